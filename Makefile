@@ -1,0 +1,87 @@
+# sqlwire: one non-recursive Makefile. Every flavour builds into build/<variant>/.
+#   make            build sqld (release flavour)
+#   make run        install deps, build, start sqld on ./data.sqld at 127.0.0.1:8080
+#   make test       install deps, build, run every test (unit, integration, interop, fuzz smoke)
+#   make asan       the same suite with AddressSanitizer + UBSan
+#   make fuzz       build the libFuzzer targets (clang) and run each for FUZZ_SECONDS
+#   make bench      benchmarks against baselines run side by side
+VARIANT ?= release
+B := build/$(VARIANT)
+CC ?= cc
+PKGS := sqlite3 libwebsockets jansson libprotobuf-c openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+CFLAGS_release := -O2 -g
+CFLAGS_asan := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS_asan := -fsanitize=address,undefined
+CFLAGS_debug := -O0 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS_$(VARIANT)) -Iproto -Iinclude -I$(B)/gen $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS := $(LDFLAGS_$(VARIANT)) $(LDFLAGS)
+LIBS := $(PKG_LIBS) -lpthread -lm
+
+PROTO_SRC := $(wildcard proto/*.c)
+SQLD_SRC := $(filter-out sqld/main.c,$(wildcard sqld/*.c))
+PROTO_OBJ := $(PROTO_SRC:%.c=$(B)/%.o)
+SQLD_OBJ := $(SQLD_SRC:%.c=$(B)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+BENCH_SRC := $(wildcard bench/*.c)
+
+.PHONY: all deps run test unit asan fuzz bench clean format
+all: $(B)/sqld $(UNIT_BIN)
+
+deps:
+	@bash deploy/deps.sh
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libproto.a: $(PROTO_OBJ)
+	ar rcs $@ $^
+$(B)/libsqld.a: $(SQLD_OBJ)
+	ar rcs $@ $^
+
+$(B)/sqld: $(B)/sqld/main.o $(B)/libsqld.a $(B)/libproto.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(B)/libsqld.a $(B)/libproto.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+run: deps
+	$(MAKE) $(B)/sqld
+	$(B)/sqld $(SQLD_ARGS)
+
+# The whole suite; tests/run.sh prints one closing "N passed, N failed" line.
+test: deps
+	$(MAKE) all
+	SQLWIRE_BUILD=$(B) bash tests/run.sh
+
+unit: all
+	SQLWIRE_BUILD=$(B) SQLWIRE_ONLY=unit bash tests/run.sh
+
+asan: deps
+	$(MAKE) VARIANT=asan all
+	SQLWIRE_BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 bash tests/run.sh
+
+FUZZ_SECONDS ?= 20
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iproto -Iinclude -Isqld $(PKG_CFLAGS)
+build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(SQLD_SRC)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(PROTO_SRC) $(SQLD_SRC) $(LIBS)
+fuzz: deps $(FUZZ_BIN)
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+bench: deps
+	$(MAKE) all
+	SQLWIRE_BUILD=$(B) bash bench/run.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)
