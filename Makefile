@@ -17,14 +17,14 @@ CFLAGS_release := -O2 -g
 CFLAGS_asan := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS_asan := -fsanitize=address,undefined
 CFLAGS_debug := -O0 -g
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS_$(VARIANT)) -Iproto -Iinclude -I$(B)/gen $(PKG_CFLAGS) $(CFLAGS)
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS_$(VARIANT)) -Iproto -Isqld -Iinclude -I$(B)/gen $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS_$(VARIANT)) $(LDFLAGS)
 LIBS := $(PKG_LIBS) -lpthread -lm
 
 PROTO_SRC := $(wildcard proto/*.c)
 SQLD_SRC := $(filter-out sqld/main.c,$(wildcard sqld/*.c))
-PROTO_OBJ := $(PROTO_SRC:%.c=$(B)/%.o)
-SQLD_OBJ := $(SQLD_SRC:%.c=$(B)/%.o)
+PROTO_OBJ := $(PROTO_SRC:%.c=$(B)/obj/%.o)
+SQLD_OBJ := $(SQLD_SRC:%.c=$(B)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
@@ -35,7 +35,7 @@ all: $(B)/sqld $(UNIT_BIN)
 deps:
 	@bash deploy/deps.sh
 
-$(B)/%.o: %.c
+$(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -44,10 +44,10 @@ $(B)/libproto.a: $(PROTO_OBJ)
 $(B)/libsqld.a: $(SQLD_OBJ)
 	ar rcs $@ $^
 
-$(B)/sqld: $(B)/sqld/main.o $(B)/libsqld.a $(B)/libproto.a
+$(B)/sqld: $(B)/obj/sqld/main.o $(B)/libsqld.a $(B)/libproto.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/tests/%: $(B)/tests/unit/%.o $(B)/libsqld.a $(B)/libproto.a
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libsqld.a $(B)/libproto.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 

@@ -1,0 +1,189 @@
+/* cfg: see cfg.h. */
+#include "cfg.h"
+#include "log.h"
+#include <ctype.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum cfg_kind { CFG_STR, CFG_ADDR, CFG_SIZE, CFG_INT, CFG_SYNC, CFG_LOG, CFG_BOOL };
+
+struct cfg_opt {
+	const char *flag, *alias, *env;
+	enum cfg_kind kind;
+	size_t off;
+	const char *help;
+};
+
+#define O(f) offsetof(struct cfg, f)
+static const struct cfg_opt cfg_opts[] = {
+	{"--db-path", "-d", "SQLD_DB_PATH", CFG_STR, O(db_path), "database directory (default data.sqld)"},
+	{"--http-listen-addr", NULL, "SQLD_HTTP_LISTEN_ADDR", CFG_ADDR, 0, "HOST:PORT to serve (default 127.0.0.1:8080; port 0 picks one)"},
+	{"--http-self-url", NULL, "SQLD_HTTP_SELF_URL", CFG_STR, O(self_url), "URL returned to clients as Hrana base_url"},
+	{"--max-response-size", NULL, "SQLD_MAX_RESPONSE_SIZE", CFG_SIZE, O(max_response_size), "largest response (default 10MB)"},
+	{"--max-total-response-size", NULL, "SQLD_MAX_TOTAL_RESPONSE_SIZE", CFG_SIZE, O(max_total_response_size), "all in-flight responses together (default 32MB)"},
+	{"--max-concurrent-connections", NULL, "SQLD_MAX_CONCURRENT_CONNECTIONS", CFG_INT, O(max_conns), "open client connections (default 128)"},
+	{"--max-concurrent-requests", NULL, "SQLD_MAX_CONCURRENT_REQUESTS", CFG_INT, O(max_reqs), "requests executing at once (default 128)"},
+	{"--max-body-size", NULL, "SQLD_MAX_BODY_SIZE", CFG_SIZE, O(max_body_size), "largest request body or WebSocket message (default 32MB)"},
+	{"--synchronous", NULL, "SQLD_SYNCHRONOUS", CFG_SYNC, O(sync_normal), "full (default: acknowledged writes survive power loss) or normal"},
+	{"--workers", NULL, "SQLD_WORKERS", CFG_INT, O(workers), "SQLite worker threads (default 32)"},
+	{"--txn-timeout-s", NULL, "SQLD_TXN_TIMEOUT_S", CFG_INT, O(txn_timeout_s), "write lock held this long while others wait is stolen (default 5)"},
+	{"--stream-idle-timeout-s", NULL, "SQLD_STREAM_IDLE_TIMEOUT_S", CFG_INT, O(stream_idle_s), "idle HTTP streams expire (default 10)"},
+	{"--shutdown-timeout-s", NULL, "SQLD_SHUTDOWN_TIMEOUT_S", CFG_INT, O(shutdown_timeout_s), "bound on finishing in-flight work at exit (default 10)"},
+	{"--log-level", NULL, "SQLD_LOG_LEVEL", CFG_LOG, O(log_level), "error, warn, info (default) or debug"},
+	{"--help", "-h", NULL, CFG_BOOL, O(help), "print this help"},
+	{"--version", "-V", NULL, CFG_BOOL, O(version), "print the version"},
+};
+#define CFG_NOPTS (sizeof cfg_opts / sizeof cfg_opts[0])
+
+const char *cfg_usage(void)
+{
+	static char text[4096];
+	size_t n = (size_t)snprintf(text, sizeof text, "usage: sqld [flags]   (each flag also from its environment variable)\n");
+	for (size_t i = 0; i < CFG_NOPTS && n < sizeof text; i++) {
+		const struct cfg_opt *o = &cfg_opts[i];
+		char name[64];
+		snprintf(name, sizeof name, "%s%s%s", o->alias ? o->alias : "", o->alias ? ", " : "", o->flag);
+		n += (size_t)snprintf(text + n, sizeof text - n, "  %-32s %s%s%s%s\n", name, o->help,
+				      o->env ? " [" : "", o->env ? o->env : "", o->env ? "]" : "");
+	}
+	return text;
+}
+
+static int cfg_size(const char *s, size_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	static const struct {
+		const char *sfx;
+		unsigned long long mul;
+	} units[] = {{"", 1}, {"B", 1}, {"KB", 1000}, {"K", 1000}, {"KiB", 1024}, {"MB", 1000000}, {"M", 1000000},
+		     {"MiB", 1 << 20}, {"GB", 1000000000}, {"G", 1000000000}, {"GiB", 1 << 30}};
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (strcasecmp(end, units[i].sfx) == 0) {
+			if (v > SIZE_MAX / units[i].mul)
+				return -1;
+			*out = (size_t)(v * units[i].mul);
+			return 0;
+		}
+	return -1;
+}
+
+static int cfg_set(struct cfg *c, const struct cfg_opt *o, const char *v, const char *from, struct err *e)
+{
+	char *base = (char *)c;
+	switch (o->kind) {
+	case CFG_STR:
+		if (!*v)
+			return err_set(e, "%s: empty value", from);
+		*(const char **)(base + o->off) = v;
+		return 0;
+	case CFG_ADDR: {
+		const char *colon = strrchr(v, ':');
+		if (!colon || colon == v || (size_t)(colon - v) >= sizeof c->listen_host)
+			return err_set(e, "%s: expected HOST:PORT, got '%s'", from, v);
+		char *end;
+		errno = 0;
+		long port = strtol(colon + 1, &end, 10);
+		if (errno || !colon[1] || *end || port < 0 || port > 65535)
+			return err_set(e, "%s: bad port in '%s'", from, v);
+		const char *h = v;
+		size_t hl = (size_t)(colon - v);
+		if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']')
+			h++, hl -= 2;
+		memcpy(c->listen_host, h, hl);
+		c->listen_host[hl] = 0;
+		c->listen_port = (int)port;
+		return 0;
+	}
+	case CFG_SIZE:
+		if (cfg_size(v, (size_t *)(base + o->off)) || *(size_t *)(base + o->off) == 0)
+			return err_set(e, "%s: expected a positive size like 10MB, got '%s'", from, v);
+		return 0;
+	case CFG_INT: {
+		char *end;
+		errno = 0;
+		long n = strtol(v, &end, 10);
+		if (errno || !*v || *end || n <= 0 || n > 1000000)
+			return err_set(e, "%s: expected a positive integer, got '%s'", from, v);
+		*(int *)(base + o->off) = (int)n;
+		return 0;
+	}
+	case CFG_SYNC:
+		if (strcasecmp(v, "full") == 0)
+			c->sync_normal = false;
+		else if (strcasecmp(v, "normal") == 0)
+			c->sync_normal = true;
+		else
+			return err_set(e, "%s: expected full or normal, got '%s'", from, v);
+		return 0;
+	case CFG_LOG: {
+		int lv = log_level_parse(v);
+		if (lv < 0)
+			return err_set(e, "%s: expected error, warn, info or debug, got '%s'", from, v);
+		c->log_level = lv;
+		return 0;
+	}
+	case CFG_BOOL:
+		*(bool *)(base + o->off) = true;
+		return 0;
+	}
+	return -1;
+}
+
+int cfg_parse(struct cfg *c, int argc, char **argv, struct err *e)
+{
+	memset(c, 0, sizeof *c);
+	c->db_path = "data.sqld";
+	strcpy(c->listen_host, "127.0.0.1");
+	c->listen_port = 8080;
+	c->max_response_size = 10u * 1000 * 1000;
+	c->max_total_response_size = 32u * 1000 * 1000;
+	c->max_conns = 128;
+	c->max_reqs = 128;
+	c->max_body_size = 32u * 1000 * 1000;
+	c->workers = 32;
+	c->txn_timeout_s = 5;
+	c->stream_idle_s = 10;
+	c->shutdown_timeout_s = 10;
+	c->log_level = LOG_INFO;
+	for (size_t i = 0; i < CFG_NOPTS; i++) {
+		const char *v = cfg_opts[i].env ? getenv(cfg_opts[i].env) : NULL;
+		if (v && cfg_set(c, &cfg_opts[i], v, cfg_opts[i].env, e))
+			return -1;
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *eq = strchr(a, '=');
+		size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+		const struct cfg_opt *o = NULL;
+		for (size_t k = 0; k < CFG_NOPTS && !o; k++)
+			if ((strlen(cfg_opts[k].flag) == nl && strncmp(a, cfg_opts[k].flag, nl) == 0) ||
+			    (cfg_opts[k].alias && strlen(cfg_opts[k].alias) == nl && strncmp(a, cfg_opts[k].alias, nl) == 0))
+				o = &cfg_opts[k];
+		if (!o)
+			return err_set(e, "unknown argument '%s' (see sqld --help)", a);
+		const char *v;
+		if (o->kind == CFG_BOOL) {
+			if (eq)
+				return err_set(e, "%s takes no value", o->flag);
+			v = "";
+		} else if (eq) {
+			v = eq + 1;
+		} else if (i + 1 < argc) {
+			v = argv[++i];
+		} else {
+			return err_set(e, "%s needs a value", o->flag);
+		}
+		if (cfg_set(c, o, v, o->flag, e))
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,32 @@
+/* cfg: sqld's command line. Every flag is also read from its SQLD_*
+ * environment variable; a flag on the command line wins. Flag names follow
+ * libSQL's server (PROTOCOL.md §6.4). Main thread only, at start. */
+#ifndef SQLWIRE_CFG_H
+#define SQLWIRE_CFG_H
+#include "err.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cfg {
+	const char *db_path;        /* --db-path, -d: a directory */
+	char listen_host[256];      /* --http-listen-addr host part */
+	int listen_port;            /* 0: pick a free port */
+	const char *self_url;       /* --http-self-url: Hrana base_url */
+	size_t max_response_size;   /* --max-response-size (bytes) */
+	size_t max_total_response_size;
+	int max_conns;              /* --max-concurrent-connections */
+	int max_reqs;               /* --max-concurrent-requests */
+	size_t max_body_size;       /* --max-body-size: request bodies and WS messages */
+	bool sync_normal;           /* --synchronous normal (default full) */
+	int workers;                /* --workers */
+	int txn_timeout_s;          /* --txn-timeout-s */
+	int stream_idle_s;          /* --stream-idle-timeout-s (HTTP streams) */
+	int shutdown_timeout_s;     /* --shutdown-timeout-s */
+	int log_level;              /* --log-level error|warn|info|debug */
+	bool help, version;
+};
+
+/* 0: parsed; -1: bad input, one line in e->msg (exit status 2). */
+int cfg_parse(struct cfg *c, int argc, char **argv, struct err *e);
+const char *cfg_usage(void);
+#endif

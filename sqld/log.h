@@ -1,0 +1,12 @@
+/* log: leveled log lines on stderr, "LEVEL sqld: message". Any thread. */
+#ifndef SQLWIRE_LOG_H
+#define SQLWIRE_LOG_H
+enum { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+extern int log_level;
+int log_level_parse(const char *s); /* -1 if unknown */
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) (log_level >= LOG_DEBUG ? log_msg(LOG_DEBUG, __VA_ARGS__) : (void)0)
+#endif

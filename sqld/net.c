@@ -1,0 +1,744 @@
+/* net: see net.h.
+ *
+ * Routes (PROTOCOL.md §4.1, §6.1-6.2, §8.4):
+ *   GET  /            WebSocket upgrade (hrana3, hrana2, hrana1); plain GET → 404
+ *   POST /v2/pipeline, /v3/pipeline, /v3/cursor (NDJSON, chunked response)
+ *   POST /v1/execute, /v1/batch, /   (stateless)
+ *   GET  /v1, /v2, /v3, /health, /version
+ *   OPTIONS *         CORS preflight
+ *   anything else     404 (including GET /info and GET /sync/...)
+ *
+ * Each connection has one struct net_conn (lws per-session data). An HTTP
+ * connection handles one request at a time: it collects the body, decodes it,
+ * hands it to sess, and writes what sess answers (net_http_out) from the
+ * writeable callback, in pieces of at most NET_CHUNK bytes. A WebSocket
+ * connection queues encoded messages and writes one per writeable callback.
+ * A connection that goes away cancels its sess call / session, so sess never
+ * calls back into freed memory. */
+#include "net.h"
+#include "cfg.h"
+#include "db.h"
+#include "hjson.h"
+#include "log.h"
+#include "sess.h"
+#include "work.h"
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define NET_CHUNK (64 * 1024)
+#define NET_VERSION "0.1.0"
+
+enum net_route {
+	NR_NONE = 0,
+	NR_PIPE2,
+	NR_PIPE3,
+	NR_CURSOR3,
+	NR_V1_EXEC,
+	NR_V1_BATCH,
+	NR_LEGACY,
+};
+
+struct net_msg { /* a queued WebSocket message, LWS_PRE bytes of headroom first */
+	struct net_msg *next;
+	size_t len;
+	unsigned char data[];
+};
+
+struct net_conn {
+	struct lws *wsi;
+	bool is_ws;
+	/* HTTP */
+	enum net_route route;
+	struct buf body;
+	bool body_overflow;
+	struct sess_call *call;
+	int status;
+	const char *ctype;
+	struct buf out;       /* response body bytes not yet written */
+	bool headers_sent;
+	bool chunked;         /* cursor: Transfer-Encoding chunked, more may come */
+	bool out_final;       /* no more body after out */
+	bool want_continue;   /* cursor: ask sess for more once out is written */
+	/* WebSocket */
+	struct sess_ws *ws;
+	int version;
+	struct buf rx;
+	struct net_msg *q_head, *q_tail;
+	int close_code;
+	char close_reason[124];
+};
+
+static struct {
+	const struct cfg *cfg;
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	lws_sorted_usec_list_t tick;
+	volatile sig_atomic_t stop;
+	bool stopping;
+	int nconns;
+	size_t out_bytes; /* response bytes buffered, all connections */
+	int port;
+} N;
+
+/* ---- HTTP responses ---- */
+
+static int net_cors(struct lws *wsi, unsigned char **p, unsigned char *end)
+{
+	char hdrs[512] = "*";
+	int n = lws_hdr_custom_copy(wsi, hdrs, sizeof hdrs, "access-control-request-headers:", 31);
+	if (n <= 0)
+		strcpy(hdrs, "*");
+	if (lws_add_http_header_by_name(wsi, (const unsigned char *)"access-control-allow-origin:",
+					(const unsigned char *)"*", 1, p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"access-control-allow-methods:",
+					(const unsigned char *)"GET, POST, PUT, DELETE, OPTIONS", 31, p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"access-control-allow-headers:",
+					(const unsigned char *)hdrs, (int)strlen(hdrs), p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"access-control-max-age:",
+					(const unsigned char *)"86400", 5, p, end))
+		return -1;
+	return 0;
+}
+
+/* Queues a complete response; written from the writeable callback. */
+static void net_reply(struct net_conn *c, int status, const char *ctype, const char *body, size_t n)
+{
+	c->status = status;
+	c->ctype = ctype;
+	buf_put(&c->out, body, n);
+	N.out_bytes += n;
+	c->out_final = true;
+	lws_callback_on_writable(c->wsi);
+}
+
+static void net_reply_text(struct net_conn *c, int status, const char *text)
+{
+	net_reply(c, status, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+static void net_reply_generic(struct net_conn *c, int status, const char *msg)
+{
+	struct buf b;
+	buf_init(&b);
+	buf_puts(&b, "{\"error\":");
+	hjson_put_str(&b, msg, strlen(msg));
+	buf_putc(&b, '}');
+	net_reply(c, status, "application/json", b.p, b.len);
+	buf_free(&b);
+}
+
+/* sess answers an HTTP call. */
+static void net_http_out(void *owner, const struct sess_http_out *o)
+{
+	struct net_conn *c = owner;
+	struct buf b;
+	buf_init(&b);
+	const char *ctype = "application/json";
+	if (!o->more)
+		c->call = NULL; /* the handle dies with its last answer */
+	if (o->text) {
+		net_reply_text(c, o->status, o->text);
+		return;
+	}
+	if (o->generic_error) {
+		net_reply_generic(c, o->status, o->generic_error);
+		return;
+	}
+	if (o->error)
+		hjson_encode_error(&b, o->error);
+	else if (o->pipeline)
+		hjson_encode_pipeline_resp(&b, o->pipeline);
+	else if (o->v1_execute)
+		hjson_encode_v1_execute_resp(&b, o->v1_execute);
+	else if (o->v1_batch)
+		hjson_encode_v1_batch_resp(&b, o->v1_batch);
+	else if (o->legacy)
+		hjson_encode_legacy_resp(&b, o->legacy);
+	else {
+		/* a cursor chunk: NDJSON, sent with chunked transfer encoding */
+		struct buf lines;
+		buf_init(&lines);
+		if (o->cursor_head) {
+			hjson_encode_cursor_resp(&lines, o->cursor_head);
+			buf_putc(&lines, '\n');
+		}
+		for (size_t i = 0; i < o->nentries; i++) {
+			hjson_encode_cursor_entry(&lines, &o->entries[i]);
+			buf_putc(&lines, '\n');
+		}
+		if (lines.len)
+			buf_printf(&b, "%zx\r\n%.*s\r\n", lines.len, (int)lines.len, lines.p);
+		if (!o->more)
+			buf_puts(&b, "0\r\n\r\n");
+		buf_free(&lines);
+		c->status = 200;
+		c->ctype = "text/plain";
+		c->chunked = true;
+		c->want_continue = o->more;
+		c->out_final = !o->more;
+		buf_put(&c->out, b.p, b.len);
+		N.out_bytes += b.len;
+		buf_free(&b);
+		lws_callback_on_writable(c->wsi);
+		return;
+	}
+	net_reply(c, o->status, ctype, b.p, b.len);
+	buf_free(&b);
+}
+
+/* Writes headers, then the buffered body in pieces. Returns -1 to close. */
+static int net_http_write(struct net_conn *c)
+{
+	struct lws *wsi = c->wsi;
+	if (!c->headers_sent) {
+		if (!c->status)
+			return 0;
+		unsigned char hb[LWS_PRE + 2048], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof hb - 1;
+		lws_filepos_t clen = c->chunked ? LWS_ILLEGAL_HTTP_CONTENT_LEN : (lws_filepos_t)c->out.len;
+		if (lws_add_http_common_headers(wsi, (unsigned)c->status, c->ctype, clen, &p, end) ||
+		    net_cors(wsi, &p, end))
+			return -1;
+		if (c->chunked && lws_add_http_header_by_name(wsi, (const unsigned char *)"transfer-encoding:",
+							       (const unsigned char *)"chunked", 7, &p, end))
+			return -1;
+		if (lws_finalize_write_http_header(wsi, start, &p, end))
+			return -1;
+		c->headers_sent = true;
+		if (!c->chunked && c->out.len == 0)
+			goto complete;
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (c->out.len) {
+		static unsigned char piece[LWS_PRE + NET_CHUNK];
+		size_t n = c->out.len < NET_CHUNK ? c->out.len : NET_CHUNK;
+		bool last = n == c->out.len && c->out_final;
+		memcpy(piece + LWS_PRE, c->out.p, n);
+		if (lws_write(wsi, piece + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+			return -1;
+		buf_consume(&c->out, n);
+		N.out_bytes -= n;
+		if (!last) {
+			if (c->out.len)
+				lws_callback_on_writable(wsi);
+			else if (c->want_continue && c->call) {
+				c->want_continue = false;
+				sess_call_continue(c->call);
+			}
+			return 0;
+		}
+	} else if (!c->out_final) {
+		return 0;
+	}
+complete:
+	/* the response is complete: ready for the next request */
+	c->status = 0;
+	c->headers_sent = false;
+	c->chunked = false;
+	c->out_final = false;
+	c->route = NR_NONE;
+	buf_free(&c->body);
+	c->body_overflow = false;
+	if (N.stopping)
+		return -1;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* ---- HTTP requests ---- */
+
+static bool net_path_is(const char *uri, int len, const char *path)
+{
+	size_t n = strlen(path);
+	return (size_t)len == n && memcmp(uri, path, n) == 0;
+}
+
+/* The request line and headers are in. Returns -1 to close. */
+static int net_http_request(struct net_conn *c, struct lws *wsi)
+{
+	char *uri = NULL;
+	int ulen = 0;
+	int meth = lws_http_get_uri_and_method(wsi, &uri, &ulen);
+	c->wsi = wsi;
+	c->route = NR_NONE;
+	buf_free(&c->body);
+	c->body_overflow = false;
+	/* ignore a query string */
+	for (int i = 0; i < ulen; i++)
+		if (uri[i] == '?') {
+			ulen = i;
+			break;
+		}
+	if (N.stopping) {
+		net_reply_generic(c, 503, "The server is shutting down");
+		return 0;
+	}
+	if (meth == LWSHUMETH_OPTIONS) {
+		net_reply(c, 204, "text/plain", "", 0);
+		return 0;
+	}
+	if (meth == LWSHUMETH_GET) {
+		if (net_path_is(uri, ulen, "/health"))
+			net_reply(c, 200, "text/plain", "", 0);
+		else if (net_path_is(uri, ulen, "/version"))
+			net_reply_text(c, 200, "sqld " NET_VERSION " (sqlwire)");
+		else if (net_path_is(uri, ulen, "/v1"))
+			net_reply_text(c, 200, "This is sqld HTTP API v1");
+		else if (net_path_is(uri, ulen, "/v2") || net_path_is(uri, ulen, "/v3"))
+			net_reply_text(c, 200, "Hello, this is HTTP API v2 (Hrana over HTTP)");
+		else
+			net_reply_text(c, 404, "Not found");
+		return 0;
+	}
+	if (meth != LWSHUMETH_POST) {
+		net_reply_text(c, 404, "Not found");
+		return 0;
+	}
+	static const struct {
+		const char *path;
+		enum net_route r;
+	} routes[] = {{"/v2/pipeline", NR_PIPE2}, {"/v3/pipeline", NR_PIPE3}, {"/v3/cursor", NR_CURSOR3},
+		      {"/v1/execute", NR_V1_EXEC}, {"/v1/batch", NR_V1_BATCH}, {"/", NR_LEGACY}};
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+		if (net_path_is(uri, ulen, routes[i].path))
+			c->route = routes[i].r;
+	if (!c->route) {
+		net_reply_text(c, 404, "Not found");
+		return 0;
+	}
+	char cl[32];
+	if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+	    strtoull(cl, NULL, 10) > N.cfg->max_body_size) {
+		c->route = NR_NONE;
+		net_reply_text(c, 413, "Request body is too large");
+		return 0;
+	}
+	if ((int)sess_busy_jobs() >= N.cfg->max_reqs || N.out_bytes > N.cfg->max_total_response_size) {
+		c->route = NR_NONE;
+		net_reply_generic(c, 429, "Too many concurrent requests");
+		return 0;
+	}
+	return 0;
+}
+
+static void net_http_body_done(struct net_conn *c)
+{
+	if (c->body_overflow || !c->route || c->status)
+		return;
+	struct arena *a = sess_arena_new();
+	struct err e = {{0}};
+	int rc;
+	const char *body = c->body.p ? c->body.p : "";
+	size_t n = c->body.len;
+	switch (c->route) {
+	case NR_PIPE2:
+	case NR_PIPE3: {
+		struct hr_pipeline_req *r = ARENA_NEW(a, struct hr_pipeline_req);
+		if ((rc = hjson_decode_pipeline_req(a, body, n, r, &e)) == 0)
+			c->call = sess_http_pipeline(c, c->route == NR_PIPE2 ? 2 : 3, a, r);
+		break;
+	}
+	case NR_CURSOR3: {
+		struct hr_cursor_req *r = ARENA_NEW(a, struct hr_cursor_req);
+		if ((rc = hjson_decode_cursor_req(a, body, n, r, &e)) == 0)
+			c->call = sess_http_cursor(c, a, r);
+		break;
+	}
+	case NR_V1_EXEC: {
+		struct hr_stmt *s = ARENA_NEW(a, struct hr_stmt);
+		if ((rc = hjson_decode_v1_execute(a, body, n, s, &e)) == 0)
+			c->call = sess_http_v1_execute(c, a, s);
+		break;
+	}
+	case NR_V1_BATCH: {
+		struct hr_batch *b = ARENA_NEW(a, struct hr_batch);
+		if ((rc = hjson_decode_v1_batch(a, body, n, b, &e)) == 0)
+			c->call = sess_http_v1_batch(c, a, b);
+		break;
+	}
+	case NR_LEGACY: {
+		struct hr_stmt *stmts = NULL;
+		size_t ns = 0;
+		if ((rc = hjson_decode_legacy(a, body, n, &stmts, &ns, &e)) == 0)
+			c->call = sess_http_legacy(c, a, stmts, ns);
+		else {
+			/* axum-style: 400 for bad JSON, 422 for a wrong shape */
+			net_reply_generic(c, rc == HJSON_E_SYNTAX ? 400 : 422, e.msg);
+			sess_arena_free(a);
+			return;
+		}
+		break;
+	}
+	default:
+		rc = -1;
+	}
+	if (rc) {
+		sess_arena_free(a);
+		net_reply_text(c, 400, e.msg[0] ? e.msg : "Malformed request body");
+	}
+}
+
+/* ---- WebSocket ---- */
+
+static void net_ws_queue(struct net_conn *c, const char *p, size_t n)
+{
+	struct net_msg *m = malloc(sizeof *m + LWS_PRE + n);
+	if (!m)
+		abort();
+	m->next = NULL;
+	m->len = n;
+	memcpy(m->data + LWS_PRE, p, n);
+	if (c->q_tail)
+		c->q_tail->next = m;
+	else
+		c->q_head = m;
+	c->q_tail = m;
+	N.out_bytes += n;
+	lws_callback_on_writable(c->wsi);
+}
+
+static void net_ws_send(void *owner, const struct hr_server_msg *m)
+{
+	struct net_conn *c = owner;
+	if (c->close_code)
+		return;
+	struct buf b;
+	buf_init(&b);
+	hjson_encode_server_msg(&b, m);
+	net_ws_queue(c, b.p, b.len);
+	buf_free(&b);
+}
+
+static void net_ws_close(void *owner, int code, const char *reason)
+{
+	struct net_conn *c = owner;
+	if (c->close_code)
+		return;
+	c->close_code = code;
+	/* a close frame has room for 123 bytes of reason */
+	size_t n = strnlen(reason, sizeof c->close_reason - 1);
+	memcpy(c->close_reason, reason, n);
+	c->close_reason[n] = 0;
+	log_debug("closing WebSocket: %d %s", code, reason);
+	lws_callback_on_writable(c->wsi);
+}
+
+static void net_ws_free_queue(struct net_conn *c)
+{
+	while (c->q_head) {
+		struct net_msg *m = c->q_head;
+		c->q_head = m->next;
+		N.out_bytes -= m->len;
+		free(m);
+	}
+	c->q_tail = NULL;
+}
+
+static int net_ws_writeable(struct net_conn *c)
+{
+	struct net_msg *m = c->q_head;
+	if (m) {
+		if (lws_write(c->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len)
+			return -1;
+		c->q_head = m->next;
+		if (!c->q_head)
+			c->q_tail = NULL;
+		N.out_bytes -= m->len;
+		free(m);
+		if (c->q_head || c->close_code) {
+			lws_callback_on_writable(c->wsi);
+			return 0;
+		}
+	}
+	if (c->close_code && !c->q_head) {
+		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code, (unsigned char *)c->close_reason,
+				 strlen(c->close_reason));
+		return -1;
+	}
+	return 0;
+}
+
+static int net_ws_receive(struct net_conn *c, const void *in, size_t len)
+{
+	if (c->close_code)
+		return 0;
+	if (lws_frame_is_binary(c->wsi)) {
+		net_ws_close(c, 1003, "Binary messages are not supported on a JSON connection");
+		return 0;
+	}
+	if (c->rx.len + len > N.cfg->max_body_size) {
+		net_ws_close(c, 1009, "Message is too large");
+		return 0;
+	}
+	buf_put(&c->rx, in, len);
+	if (!lws_is_final_fragment(c->wsi) || lws_remaining_packet_payload(c->wsi))
+		return 0;
+	struct arena *a = sess_arena_new();
+	struct hr_client_msg *m = ARENA_NEW(a, struct hr_client_msg);
+	struct err e = {{0}};
+	int rc = hjson_decode_client_msg(a, c->rx.p ? c->rx.p : "", c->rx.len, m, &e);
+	buf_free(&c->rx);
+	if (rc) {
+		sess_arena_free(a);
+		net_ws_close(c, rc == HJSON_E_UNKNOWN_TYPE ? 1008 : 1007, e.msg[0] ? e.msg : "Malformed message");
+		return 0;
+	}
+	sess_ws_msg(c->ws, a, m);
+	return 0;
+}
+
+/* Server preference hrana3 > hrana2 > hrana1 over what the client offers. */
+static int net_pick_version(const char *offer)
+{
+	int best = 0;
+	char tmp[256];
+	snprintf(tmp, sizeof tmp, "%s", offer);
+	for (char *save = NULL, *tok = strtok_r(tmp, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (strcasecmp(tok, "hrana3") == 0 && best < 3)
+			best = 3;
+		else if (strcasecmp(tok, "hrana2") == 0 && best < 2)
+			best = 2;
+		else if (strcasecmp(tok, "hrana1") == 0 && best < 1)
+			best = 1;
+	}
+	return best;
+}
+
+static int net_confirm_upgrade(struct net_conn *c, struct lws *wsi)
+{
+	char *uri = NULL;
+	int ulen = 0;
+	if (lws_http_get_uri_and_method(wsi, &uri, &ulen) < 0)
+		uri = NULL;
+	const char *reject = NULL;
+	int status = 400;
+	char offer[256] = "";
+	if (N.stopping) {
+		status = 503, reject = "The server is shutting down";
+	} else if (!uri || !net_path_is(uri, ulen, "/")) {
+		status = 404, reject = "Not found";
+	} else if (N.nconns > N.cfg->max_conns) {
+		status = 429, reject = "Too many concurrent connections";
+	} else if (lws_hdr_copy(wsi, offer, sizeof offer, WSI_TOKEN_PROTOCOL) > 0 && net_pick_version(offer) == 0) {
+		reject = "Only these WebSocket subprotocols are supported: hrana3 hrana2 hrana1";
+	}
+	if (!reject)
+		return 0;
+	unsigned char hb[LWS_PRE + 1024], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof hb - 1;
+	size_t n = strlen(reject);
+	if (lws_add_http_common_headers(wsi, (unsigned)status, "text/plain", n, &p, end) || net_cors(wsi, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	memcpy(hb + LWS_PRE, reject, n);
+	if (lws_write(wsi, hb + LWS_PRE, n, LWS_WRITE_HTTP_FINAL) != (int)n)
+		return -1;
+	(void)c;
+	return 1;
+}
+
+/* ---- the one callback ---- */
+
+static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct net_conn *c = user;
+	switch (reason) {
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (lws_get_protocol(wsi)->id == 0)
+			work_drain();
+		return 0;
+	case LWS_CALLBACK_HTTP_BIND_PROTOCOL:
+		if (c && !c->wsi) {
+			c->wsi = wsi;
+			N.nconns++;
+		}
+		return 0;
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (c && c->wsi && !c->is_ws) {
+			sess_call_cancel(c->call);
+			c->call = NULL;
+			N.out_bytes -= c->out.len;
+			buf_free(&c->out);
+			buf_free(&c->body);
+			c->wsi = NULL;
+			N.nconns--;
+		}
+		return 0;
+	case LWS_CALLBACK_HTTP:
+		if (!c)
+			return -1;
+		if (!c->wsi) {
+			c->wsi = wsi;
+			N.nconns++;
+		}
+		if (N.nconns > N.cfg->max_conns) {
+			net_reply_generic(c, 429, "Too many concurrent connections");
+			return 0;
+		}
+		return net_http_request(c, wsi);
+	case LWS_CALLBACK_HTTP_BODY:
+		if (!c || c->status || c->body_overflow)
+			return 0;
+		if (c->body.len + len > N.cfg->max_body_size) {
+			c->body_overflow = true;
+			buf_free(&c->body);
+			net_reply_text(c, 413, "Request body is too large");
+			return 0;
+		}
+		buf_put(&c->body, in, len);
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (c)
+			net_http_body_done(c);
+		return 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return c ? net_http_write(c) : -1;
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return net_confirm_upgrade(c, wsi);
+	case LWS_CALLBACK_ESTABLISHED: {
+		memset(c, 0, sizeof *c);
+		c->wsi = wsi;
+		c->is_ws = true;
+		N.nconns++;
+		const char *name = lws_get_protocol(wsi)->name;
+		c->version = strcmp(name, "hrana3") == 0 ? 3 : strcmp(name, "hrana2") == 0 ? 2 : 1;
+		c->ws = sess_ws_open(c, c->version);
+		return 0;
+	}
+	case LWS_CALLBACK_RECEIVE:
+		return c ? net_ws_receive(c, in, len) : -1;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return c ? net_ws_writeable(c) : -1;
+	case LWS_CALLBACK_CLOSED:
+		if (c && c->is_ws) {
+			sess_ws_gone(c->ws);
+			c->ws = NULL;
+			net_ws_free_queue(c);
+			buf_free(&c->rx);
+			c->is_ws = false;
+			c->wsi = NULL;
+			N.nconns--;
+		}
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+static const struct lws_protocols net_protocols[] = {
+	{"http", net_callback, sizeof(struct net_conn), 64 * 1024, 0, NULL, 0},
+	{"hrana3", net_callback, sizeof(struct net_conn), 64 * 1024, 3, NULL, 0},
+	{"hrana2", net_callback, sizeof(struct net_conn), 64 * 1024, 2, NULL, 0},
+	{"hrana1", net_callback, sizeof(struct net_conn), 64 * 1024, 1, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static pthread_mutex_t net_ctx_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Workers call this; the mutex keeps it clear of lws_context_destroy. */
+static void net_wake(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&net_ctx_mu);
+	if (N.ctx)
+		lws_cancel_service(N.ctx);
+	pthread_mutex_unlock(&net_ctx_mu);
+}
+
+static void net_tick(lws_sorted_usec_list_t *sul)
+{
+	sess_tick();
+	lws_sul_schedule(N.ctx, 0, sul, net_tick, LWS_US_PER_SEC);
+}
+
+static void net_lws_log(int level, const char *line)
+{
+	if (level & LLL_ERR)
+		log_warn("lws: %.*s", (int)strcspn(line, "\n"), line);
+}
+
+int net_start(const struct cfg *c, struct db *db, struct err *e)
+{
+	memset(&N, 0, sizeof N);
+	N.cfg = c;
+	lws_set_log_level(LLL_ERR, net_lws_log);
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof info);
+	info.port = c->listen_port;
+	info.iface = c->listen_host;
+	info.protocols = net_protocols;
+	info.gid = -1;
+	info.uid = -1;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (strchr(c->listen_host, ':'))
+		info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.max_http_header_data = 8192;
+	info.timeout_secs = 30;
+	info.fd_limit_per_thread = (unsigned)(c->max_conns + 64);
+	info.count_threads = 1;
+	N.ctx = lws_create_context(&info);
+	if (!N.ctx)
+		return err_set(e, "cannot listen on %s:%d", c->listen_host, c->listen_port);
+	N.vh = lws_get_vhost_by_name(N.ctx, "default");
+	N.port = N.vh ? lws_get_vhost_listen_port(N.vh) : c->listen_port;
+	if (N.port <= 0) {
+		lws_context_destroy(N.ctx);
+		return err_set(e, "cannot listen on %s:%d", c->listen_host, c->listen_port);
+	}
+	struct sess_limits lim = {
+		.max_response_size = c->max_response_size,
+		.stream_idle_ms = c->stream_idle_s * 1000,
+		.max_reqs = c->max_reqs,
+		.self_url = c->self_url,
+	};
+	static const struct sess_ops ops = {net_ws_send, net_ws_close, net_http_out};
+	sess_init(db, &lim, &ops);
+	if (work_start(c->workers, net_wake, NULL))
+		return err_set(e, "cannot start worker threads");
+	lws_sul_schedule(N.ctx, 0, &N.tick, net_tick, LWS_US_PER_SEC);
+	return 0;
+}
+
+int net_port(void)
+{
+	return N.port;
+}
+
+void net_request_stop(void)
+{
+	N.stop = 1;
+	net_wake(NULL);
+}
+
+static int64_t net_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void net_run(void)
+{
+	while (!N.stop)
+		if (lws_service(N.ctx, 0) < 0)
+			break;
+	/* stop: refuse new work, let in-flight requests finish within the bound */
+	N.stopping = true;
+	log_info("shutting down");
+	int64_t deadline = net_now_ms() + (int64_t)N.cfg->shutdown_timeout_s * 1000;
+	while ((sess_busy_jobs() > 0 || N.out_bytes > 0) && net_now_ms() < deadline)
+		lws_service(N.ctx, 0);
+	/* closes every connection (cancelling their calls and sessions) */
+	struct lws_context *ctx = N.ctx;
+	pthread_mutex_lock(&net_ctx_mu);
+	N.ctx = NULL;
+	pthread_mutex_unlock(&net_ctx_mu);
+	lws_context_destroy(ctx);
+	sess_shutdown();
+	work_stop();
+}

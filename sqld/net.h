@@ -1,0 +1,21 @@
+/* net: the user port — HTTP/1.1 (keep-alive, chunked bodies, CORS) and
+ * Hrana over WebSocket at GET /, on libwebsockets (DESIGN.md §2.6).
+ *
+ * One service thread (the caller of net_run) owns every socket and all of
+ * sess; it never runs SQLite. Worker completions wake it through
+ * lws_cancel_service. struct lws stays inside net.c. */
+#ifndef SQLWIRE_NET_H
+#define SQLWIRE_NET_H
+#include "err.h"
+
+struct cfg;
+struct db;
+
+/* Binds the listener and starts the workers. Prints the served address. */
+int net_start(const struct cfg *c, struct db *db, struct err *e);
+/* Serves until net_request_stop(); then stops accepting, finishes in-flight
+ * work within the shutdown bound, rolls back open streams and returns. */
+void net_run(void);
+void net_request_stop(void); /* async-signal-safe */
+int net_port(void);
+#endif
