@@ -17,6 +17,7 @@
  * calls back into freed memory. */
 #include "net.h"
 #include "cfg.h"
+#include "chunked.h"
 #include "db.h"
 #include "hjson.h"
 #include "log.h"
@@ -57,6 +58,9 @@ struct net_conn {
 	enum net_route route;
 	struct buf body;
 	bool body_overflow;
+	bool body_chunked; /* Transfer-Encoding: chunked: lws passes the framing through */
+	bool body_done;
+	struct chunked chunk;
 	struct sess_call *call;
 	int status;
 	const char *ctype;
@@ -207,6 +211,12 @@ static int net_http_write(struct net_conn *c)
 		if (c->chunked && lws_add_http_header_by_name(wsi, (const unsigned char *)"transfer-encoding:",
 							       (const unsigned char *)"chunked", 7, &p, end))
 			return -1;
+		/* after a chunked request body lws cannot find the next request:
+		 * answer it and close the connection */
+		if (c->body_chunked && !c->chunked &&
+		    lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:", (const unsigned char *)"close",
+						5, &p, end))
+			return -1;
 		if (lws_finalize_write_http_header(wsi, start, &p, end))
 			return -1;
 		c->headers_sent = true;
@@ -245,7 +255,7 @@ complete:
 	c->route = NR_NONE;
 	buf_free(&c->body);
 	c->body_overflow = false;
-	if (N.stopping)
+	if (N.stopping || c->body_chunked)
 		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
@@ -311,6 +321,11 @@ static int net_http_request(struct net_conn *c, struct lws *wsi)
 		net_reply_text(c, 404, "Not found");
 		return 0;
 	}
+	char te[64];
+	c->body_chunked = lws_hdr_copy(wsi, te, sizeof te, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 &&
+			  strcasestr(te, "chunked") != NULL;
+	c->body_done = false;
+	chunked_init(&c->chunk);
 	char cl[32];
 	if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
 	    strtoull(cl, NULL, 10) > N.cfg->max_body_size) {
@@ -328,6 +343,9 @@ static int net_http_request(struct net_conn *c, struct lws *wsi)
 
 static void net_http_body_done(struct net_conn *c)
 {
+	if (c->body_done)
+		return;
+	c->body_done = true;
 	if (c->body_overflow || !c->route || c->status)
 		return;
 	struct arena *a = sess_arena_new();
@@ -546,6 +564,7 @@ static int net_confirm_upgrade(struct net_conn *c, struct lws *wsi)
 static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct net_conn *c = user;
+	log_debug("lws callback %d len %zu", (int)reason, len);
 	switch (reason) {
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (lws_get_protocol(wsi)->id == 0)
@@ -582,8 +601,23 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		}
 		return net_http_request(c, wsi);
 	case LWS_CALLBACK_HTTP_BODY:
-		if (!c || c->status || c->body_overflow)
+		if (!c || c->status || c->body_overflow || c->body_done)
 			return 0;
+		if (c->body_chunked) {
+			size_t used = 0;
+			int rc = chunked_feed(&c->chunk, in, len, &c->body, &used);
+			if (rc < 0) {
+				c->body_done = true;
+				net_reply_text(c, 400, "Malformed chunked request body");
+			} else if (c->body.len > N.cfg->max_body_size) {
+				c->body_overflow = true;
+				buf_free(&c->body);
+				net_reply_text(c, 413, "Request body is too large");
+			} else if (rc == 1) {
+				net_http_body_done(c);
+			}
+			return 0;
+		}
 		if (c->body.len + len > N.cfg->max_body_size) {
 			c->body_overflow = true;
 			buf_free(&c->body);
