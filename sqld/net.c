@@ -503,7 +503,7 @@ static int net_ws_receive(struct net_conn *c, const void *in, size_t len)
 	buf_free(&c->rx);
 	if (rc) {
 		sess_arena_free(a);
-		net_ws_close(c, rc == HJSON_E_UNKNOWN_TYPE ? 1008 : 1007, e.msg[0] ? e.msg : "Malformed message");
+		net_ws_close(c, rc == HJSON_E_UNKNOWN_TYPE || rc == HJSON_E_INVALID ? 1008 : 1007, e.msg[0] ? e.msg : "Malformed message");
 		return 0;
 	}
 	sess_ws_msg(c->ws, a, m);
@@ -540,7 +540,7 @@ static int net_confirm_upgrade(struct net_conn *c, struct lws *wsi)
 		status = 503, reject = "The server is shutting down";
 	} else if (!uri || !net_path_is(uri, ulen, "/")) {
 		status = 404, reject = "Not found";
-	} else if (N.nconns > N.cfg->max_conns) {
+	} else if (N.nconns >= N.cfg->max_conns) {
 		status = 429, reject = "Too many concurrent connections";
 	} else if (lws_hdr_copy(wsi, offer, sizeof offer, WSI_TOKEN_PROTOCOL) > 0 && net_pick_version(offer) == 0) {
 		reject = "Only these WebSocket subprotocols are supported: hrana3 hrana2 hrana1";
@@ -564,17 +564,10 @@ static int net_confirm_upgrade(struct net_conn *c, struct lws *wsi)
 static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct net_conn *c = user;
-	log_debug("lws callback %d len %zu", (int)reason, len);
 	switch (reason) {
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (lws_get_protocol(wsi)->id == 0)
 			work_drain();
-		return 0;
-	case LWS_CALLBACK_HTTP_BIND_PROTOCOL:
-		if (c && !c->wsi) {
-			c->wsi = wsi;
-			N.nconns++;
-		}
 		return 0;
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:

@@ -466,12 +466,12 @@ static void run_req(struct sess_job *j, struct hr_req *r, struct hr_resp *resp, 
 	case HR_REQ_STORE_SQL: /* HTTP only: WS stores on the network thread */
 		if (sqls_get(&st->sqls, r->sql_id)) {
 			j->proto_err = "SQL text id is already in use";
-		} else if (st->sqls.n >= SESS_HTTP_MAX_SQLS) {
-			rc = -1, err->code = HR_E_SQL_STORE_TOO_MANY;
-			err->message = "Too many stored SQL texts (at most 50 per stream)";
 		} else if (strlen(r->sql) > SESS_HTTP_MAX_SQL_LEN) {
 			rc = -1, err->code = HR_E_SQL_STORE_TOO_LARGE;
 			err->message = "Stored SQL text is too large (at most 5 KB)";
+		} else if (st->sqls.n >= SESS_HTTP_MAX_SQLS) {
+			rc = -1, err->code = HR_E_SQL_STORE_TOO_MANY;
+			err->message = "Too many stored SQL texts (at most 50 per stream)";
 		} else {
 			sqls_put(&st->sqls, r->sql_id, r->sql);
 		}
