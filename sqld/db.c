@@ -2,6 +2,7 @@
 #include "db.h"
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@ struct db {
 	struct db_opts o;
 	pthread_mutex_t mu; /* guards the list and every conn's tracking fields */
 	struct db_conn *conns;
+	atomic_int interrupted; /* db_interrupt_all ran: busy handlers give up */
 };
 
 struct db_conn {
@@ -180,11 +182,20 @@ static int db_busy(void *arg, int n)
 	int64_t now = db_now_ms();
 	if (n == 0)
 		me->wait_start_ms = now;
-	if (now - me->wait_start_ms > me->db->o.busy_timeout_ms)
+	if (now - me->wait_start_ms > me->db->o.busy_timeout_ms || me->db->interrupted)
 		return 0;
 	db_steal(me, now);
 	usleep(n < 10 ? 1000 : 5000);
 	return 1;
+}
+
+void db_interrupt_all(struct db *db)
+{
+	pthread_mutex_lock(&db->mu);
+	db->interrupted = 1;
+	for (struct db_conn *c = db->conns; c; c = c->next)
+		sqlite3_interrupt(c->sq);
+	pthread_mutex_unlock(&db->mu);
 }
 
 int db_conn_open(struct db *db, struct db_conn **out, struct err *e)

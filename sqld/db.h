@@ -33,6 +33,9 @@ int db_open(const struct db_opts *o, struct db **out, struct err *e);
 void db_close(struct db *db); /* every connection must be closed first */
 const char *db_path(const struct db *db); /* the database file */
 
+/* Interrupts every running statement (shutdown past its bound). Any thread. */
+void db_interrupt_all(struct db *db);
+
 /* A new connection to the primary (call on a worker thread: it may do I/O). */
 int db_conn_open(struct db *db, struct db_conn **out, struct err *e);
 /* Rolls back any open transaction and closes; accepts NULL. Worker thread. */

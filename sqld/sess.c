@@ -1347,7 +1347,9 @@ void sess_shutdown(void)
 		}
 		stream_close(st);
 	}
+	/* the network loop already gave in-flight work its bound: cut the rest */
 	while (S.busy) {
+		db_interrupt_all(S.db);
 		work_drain();
 		if (S.busy) {
 			struct timespec ts = {0, 2 * 1000 * 1000};
