@@ -18,11 +18,12 @@
  *                           field given as a float or out of its range (also
  *                           numbers too big for jansson), an i64 value given as
  *                           a JSON number or not a decimal string that fits,
- *                           bad base64, both or neither of sql / sql_id, an
- *                           unknown BatchCond or Value type
+ *                           bad base64, an unknown BatchCond or Value type
  *     HJSON_E_UNKNOWN_TYPE  an unknown "type" on a WS message or on a request
  *                           (a WS request type on HTTP or "close" on WS counts
  *                           as unknown)
+ *     HJSON_E_INVALID       both or neither of sql / sql_id (Stmt, sequence,
+ *                           describe)
  *   Everything the result points to is allocated in the arena `a` (strings are
  *   copied and NUL-terminated; text values keep their byte length, embedded
  *   NULs included); nothing refers to the input buffer afterwards. On error
