@@ -50,6 +50,7 @@ export async function sqldExists() {
  * @param {number} [opts.maxConcurrentRequests]     --max-concurrent-requests
  * @param {string[]} [opts.args]     extra arguments
  * @param {number} [opts.startTimeoutMs]
+ * @param {string[]} [opts.prefix]   run sqld under this command (e.g. valgrind and its flags)
  */
 export async function startSqld(opts = {}) {
 	if (!(await sqldExists())) {
@@ -67,7 +68,8 @@ export async function startSqld(opts = {}) {
 		args.push("--max-concurrent-requests", String(opts.maxConcurrentRequests));
 	if (opts.args) args.push(...opts.args);
 
-	const proc = spawn(SQLD, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+	const [cmd, ...cmdArgs] = opts.prefix ? [...opts.prefix, SQLD, ...args] : [SQLD, ...args];
+	const proc = spawn(cmd, cmdArgs, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
 	live.add(proc);
 	let out = "";
 	let err = "";
