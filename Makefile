@@ -22,6 +22,11 @@ ALL_LDFLAGS := $(LDFLAGS_$(VARIANT)) $(LDFLAGS)
 LIBS := $(PKG_LIBS) -lpthread -lm
 
 PROTO_SRC := $(wildcard proto/*.c)
+# protobuf-c code generated from proto/*.proto into $(B)/gen (never committed)
+PROTO_DEFS := $(wildcard proto/*.proto)
+GEN_C := $(PROTO_DEFS:proto/%.proto=$(B)/gen/%.pb-c.c)
+GEN_H := $(GEN_C:.c=.h)
+GEN_OBJ := $(GEN_C:$(B)/gen/%.c=$(B)/obj/gen/%.o)
 SQLD_SRC := $(filter-out sqld/main.c,$(wildcard sqld/*.c))
 PROTO_OBJ := $(PROTO_SRC:%.c=$(B)/obj/%.o)
 SQLD_OBJ := $(SQLD_SRC:%.c=$(B)/obj/%.o)
@@ -30,6 +35,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_SRC := $(wildcard bench/*.c)
 
 .PHONY: all deps run test unit asan fuzz bench clean format
+# keep objects make would treat as intermediates (test objects), so builds stay incremental
+.SECONDARY:
 all: $(B)/sqld $(UNIT_BIN)
 
 deps:
@@ -39,7 +46,19 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(B)/libproto.a: $(PROTO_OBJ)
+# One protoc-c run per .proto makes its .pb-c.c and .pb-c.h (a grouped pattern
+# rule); every .proto is a prerequisite because they import each other.
+$(B)/gen/%.pb-c.c $(B)/gen/%.pb-c.h: proto/%.proto $(PROTO_DEFS)
+	@mkdir -p $(B)/gen
+	protoc-c --proto_path=proto --c_out=$(B)/gen $<
+$(GEN_OBJ): $(B)/obj/gen/%.o: $(B)/gen/%.c | $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+# proto/ objects may include generated headers (replpb.c does): generate
+# first; after the first compile their .d files track the real dependencies.
+$(PROTO_OBJ): | $(GEN_H)
+
+$(B)/libproto.a: $(PROTO_OBJ) $(GEN_OBJ)
 	ar rcs $@ $^
 $(B)/libsqld.a: $(SQLD_OBJ)
 	ar rcs $@ $^
@@ -70,13 +89,14 @@ asan: deps
 FUZZ_SECONDS ?= 20
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iproto -Iinclude -Isqld $(PKG_CFLAGS)
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iproto -Iinclude -Isqld -I$(B)/gen $(PKG_CFLAGS)
 # Targets listed in FUZZ_PROTO_ONLY test proto/ code and link only proto/*.c,
 # so they build whatever state sqld/ is in; the others also link sqld/*.c.
-FUZZ_PROTO_ONLY := fuzz_hjson fuzz_chunked
-build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(SQLD_SRC)
+# proto/ needs the generated protobuf-c code of $(B)/gen (build/release/gen).
+FUZZ_PROTO_ONLY := fuzz_hjson fuzz_chunked fuzz_grpcweb fuzz_bincode fuzz_replpb fuzz_walfmt
+build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(SQLD_SRC) $(GEN_C) $(GEN_H)
 	@mkdir -p build/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $< $(PROTO_SRC) $(if $(filter $*,$(FUZZ_PROTO_ONLY)),,$(SQLD_SRC)) $(LIBS)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(PROTO_SRC) $(GEN_C) $(if $(filter $*,$(FUZZ_PROTO_ONLY)),,$(SQLD_SRC)) $(LIBS)
 fuzz: deps $(FUZZ_BIN)
 	bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
