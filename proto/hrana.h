@@ -65,7 +65,10 @@ struct hr_batch {
 /* ---- results (PROTOCOL.md §3.3, §3.5, §3.7) ---- */
 struct hr_error {
 	const char *message;
-	const char *code; /* always set by sqld */
+	const char *code;  /* always set by sqld */
+	int extended_code; /* SQLite's extended result code when the error came
+			      from SQLite, else 0; not sent in Hrana (libSQL's
+			      Proxy protocol carries it) */
 };
 
 struct hr_col {

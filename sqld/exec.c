@@ -191,6 +191,7 @@ static void set_error(struct hr_error *err, const char *code, const char *messag
 {
 	err->code = code;
 	err->message = message;
+	err->extended_code = 0;
 }
 
 /* The connection's current error as a statement error (call before anything
@@ -198,6 +199,7 @@ static void set_error(struct hr_error *err, const char *code, const char *messag
 static void sqlite_error(sqlite3 *db, int rc, struct arena *a, struct hr_error *err)
 {
 	set_error(err, exec_code_name(rc), arena_printf(a, "SQLite error: %s", sqlite3_errmsg(db)));
+	err->extended_code = sqlite3_extended_errcode(db);
 }
 
 /* A failed prepare of the text that starts `base` bytes into the caller's SQL. */
@@ -205,8 +207,11 @@ static void prepare_error(sqlite3 *db, int rc, size_t base, struct arena *a, str
 {
 	int off = sqlite3_error_offset(db);
 	if (off >= 0)
+	{
 		set_error(err, HR_E_SQL_INPUT_ERROR,
 			  arena_printf(a, "SQL input error: %s (at offset %zu)", sqlite3_errmsg(db), base + (size_t)off));
+		err->extended_code = sqlite3_extended_errcode(db);
+	}
 	else
 		sqlite_error(db, rc, a, err);
 }

@@ -64,7 +64,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sqld: %s\n", e.msg);
 		return 1;
 	}
-	if (net_start(&cfg, db, &e)) {
+	if (net_start(&cfg, db, NULL, &e)) {
 		fprintf(stderr, "sqld: %s\n", e.msg);
 		db_close(db);
 		return 1;

@@ -689,7 +689,7 @@ static void net_lws_log(int level, const char *line)
 		log_warn("lws: %.*s", (int)strcspn(line, "\n"), line);
 }
 
-int net_start(const struct cfg *c, struct db *db, struct err *e)
+int net_start(const struct cfg *c, struct db *db, struct rlog *log, struct err *e)
 {
 	memset(&N, 0, sizeof N);
 	N.cfg = c;
@@ -725,6 +725,7 @@ int net_start(const struct cfg *c, struct db *db, struct err *e)
 	};
 	static const struct sess_ops ops = {net_ws_send, net_ws_close, net_http_out};
 	sess_init(db, &lim, &ops);
+	(void)log; /* the replication routes arrive with repl.c */
 	if (work_start(c->workers, net_wake, NULL))
 		return err_set(e, "cannot start worker threads");
 	lws_sul_schedule(N.ctx, 0, &N.tick, net_tick, LWS_US_PER_SEC);

@@ -10,9 +10,11 @@
 
 struct cfg;
 struct db;
+struct rlog;
 
-/* Binds the listener and starts the workers. Prints the served address. */
-int net_start(const struct cfg *c, struct db *db, struct err *e);
+/* Binds the listener and starts the workers. log: the primary's frame log
+ * for the replication routes (see repl.h), or NULL for none. */
+int net_start(const struct cfg *c, struct db *db, struct rlog *log, struct err *e);
 /* Serves until net_request_stop(); then stops accepting, finishes in-flight
  * work within the shutdown bound, rolls back open streams and returns. */
 void net_run(void);

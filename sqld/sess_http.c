@@ -121,8 +121,8 @@ static struct sess_stream *http_stream_for(void *owner, struct arena *a, const c
 	struct sess_stream *st = http_find(id);
 	if (!st || st->closing) {
 		if (http_was_expired(id)) {
-			static const struct hr_error expired = {"The stream has expired due to inactivity",
-								HR_E_STREAM_EXPIRED};
+			static const struct hr_error expired = {.message = "The stream has expired due to inactivity",
+								.code = HR_E_STREAM_EXPIRED};
 			struct sess_http_out o = {.status = 400, .error = &expired};
 			S.ops.http_out(owner, &o);
 			sess_arena_free(a);

@@ -1,0 +1,60 @@
+/* repl: libSQL's replication services over gRPC-web on the user port
+ * (PROTOCOL.md §8.2, §8.4; REPLICA_TRAFFIC.md):
+ *   POST /wal_log.ReplicationLog/{Hello, BatchLogEntries, LogEntries, Snapshot}
+ *   POST /proxy.Proxy/{Execute, Describe, Disconnect}
+ *
+ * net collects the HTTP request body (chunked or not) and hands it over with
+ * the call's metadata; repl decodes the gRPC-web frame and the protobuf
+ * message (proto/grpcweb, proto/replpb), runs the work on worker threads
+ * (struct work_job, like sess), and answers with the bytes of a gRPC-web
+ * response body: data frames and, at the end, the trailer frame with
+ * grpc-status / grpc-message. Errors are trailers, never HTTP errors (the
+ * HTTP status is always 200, content type application/grpc-web+proto).
+ * LogEntries is a server stream that stays open and pushes frames as they
+ * commit: its body comes in several chunks (out->more), and net calls
+ * repl_continue once a chunk is written.
+ *
+ * Threads: every function here runs on the network thread; jobs run on
+ * workers. The owner pointer must stay valid until the last out() call
+ * (more == false) or repl_cancel(). */
+#ifndef SQLWIRE_REPL_H
+#define SQLWIRE_REPL_H
+#include "arena.h"
+#include "err.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+struct db;
+struct rlog;
+struct repl_call;
+
+struct repl_ops {
+	/* Bytes of the response body. Called once per call, or once per chunk
+	 * of a stream (more: another chunk follows after repl_continue). */
+	void (*out)(void *owner, const void *p, size_t n, bool more);
+};
+
+struct repl_md { /* request metadata (HTTP headers); NULL when absent */
+	const char *session_token; /* x-session-token */
+	const char *namespace_bin; /* x-namespace-bin (base64 of the namespace) */
+	const char *authorization; /* x-authorization */
+};
+
+/* log: the primary's frame log (owned by the caller, outlives repl). */
+int repl_init(struct db *db, struct rlog *log, const struct repl_ops *ops, struct err *e);
+/* Ends every call (streams get their trailers), closes every proxy
+ * connection (rolling back), waits for repl's jobs. Before work_stop(). */
+void repl_shutdown(void);
+void repl_tick(void); /* about once a second: closes proxy connections idle for 30 s */
+size_t repl_busy_jobs(void);
+
+/* True when path[0..n) is one of the routes above. */
+bool repl_route(const char *path, size_t n);
+/* Starts a call. a: heap arena from sess_arena_new holding body and md
+ * (taken; freed when the call ends). Returns a handle valid until the last
+ * out() (more == false) or repl_cancel; NULL if answered already. */
+struct repl_call *repl_start(void *owner, const char *path, size_t plen, const struct repl_md *md, struct arena *a,
+			     const unsigned char *body, size_t n);
+void repl_continue(struct repl_call *c); /* the previous chunk is written */
+void repl_cancel(struct repl_call *c);   /* the HTTP connection is gone */
+#endif
