@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum cfg_kind { CFG_STR, CFG_ADDR, CFG_SIZE, CFG_INT, CFG_SYNC, CFG_LOG, CFG_BOOL };
+enum cfg_kind { CFG_STR, CFG_ADDR, CFG_SIZE, CFG_INT, CFG_SYNC, CFG_LOG, CFG_BOOL, CFG_COUNT };
 
 struct cfg_opt {
 	const char *flag, *alias, *env;
@@ -33,6 +33,9 @@ static const struct cfg_opt cfg_opts[] = {
 	{"--stream-idle-timeout-s", NULL, "SQLD_STREAM_IDLE_TIMEOUT_S", CFG_INT, O(stream_idle_s), "idle HTTP streams expire (default 10)"},
 	{"--shutdown-timeout-s", NULL, "SQLD_SHUTDOWN_TIMEOUT_S", CFG_INT, O(shutdown_timeout_s), "bound on finishing in-flight work at exit (default 10)"},
 	{"--log-level", NULL, "SQLD_LOG_LEVEL", CFG_LOG, O(log_level), "error, warn, info (default) or debug"},
+	{"--max-log-size", NULL, "SQLD_MAX_LOG_SIZE", CFG_COUNT, O(max_log_size_mb), "compact the frame log past this many MB (default 200)"},
+	{"--max-log-duration", NULL, "SQLD_MAX_LOG_DURATION", CFG_INT, O(max_log_duration_s), "compact the frame log once it is this many seconds old"},
+	{"--checkpoint-interval-s", NULL, "SQLD_CHECKPOINT_INTERVAL_S", CFG_INT, O(checkpoint_interval_s), "checkpoint the WAL this often (default: by WAL size)"},
 	{"--help", "-h", NULL, CFG_BOOL, O(help), "print this help"},
 	{"--version", "-V", NULL, CFG_BOOL, O(version), "print the version"},
 };
@@ -134,6 +137,15 @@ static int cfg_set(struct cfg *c, const struct cfg_opt *o, const char *v, const 
 	case CFG_BOOL:
 		*(bool *)(base + o->off) = true;
 		return 0;
+	case CFG_COUNT: {
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(v, &end, 10);
+		if (errno || !*v || *end || n == 0 || n > 1000000000ull || !isdigit((unsigned char)*v))
+			return err_set(e, "%s: expected a positive number, got '%s'", from, v);
+		*(size_t *)(base + o->off) = (size_t)n;
+		return 0;
+	}
 	}
 	return -1;
 }
@@ -154,6 +166,7 @@ int cfg_parse(struct cfg *c, int argc, char **argv, struct err *e)
 	c->stream_idle_s = 10;
 	c->shutdown_timeout_s = 10;
 	c->log_level = LOG_INFO;
+	c->max_log_size_mb = 200;
 	for (size_t i = 0; i < CFG_NOPTS; i++) {
 		const char *v = cfg_opts[i].env ? getenv(cfg_opts[i].env) : NULL;
 		if (v && cfg_set(c, &cfg_opts[i], v, cfg_opts[i].env, e))

@@ -23,6 +23,9 @@ struct cfg {
 	int stream_idle_s;          /* --stream-idle-timeout-s (HTTP streams) */
 	int shutdown_timeout_s;     /* --shutdown-timeout-s */
 	int log_level;              /* --log-level error|warn|info|debug */
+	size_t max_log_size_mb;     /* --max-log-size: compact the frame log past this */
+	int max_log_duration_s;     /* --max-log-duration: or when older (0: never) */
+	int checkpoint_interval_s;  /* --checkpoint-interval-s (0: by WAL size only) */
 	bool help, version;
 };
 

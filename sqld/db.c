@@ -1,5 +1,7 @@
 /* db: see db.h. */
 #include "db.h"
+#include "cap.h"
+#include "vfs.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -7,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +19,7 @@ struct db {
 	struct db_opts o;
 	pthread_mutex_t mu; /* guards the list and every conn's tracking fields */
 	struct db_conn *conns;
+	struct cap *cap;          /* capture, once db_set_cap ran */
 	atomic_int interrupted; /* db_interrupt_all ran: busy handlers give up */
 };
 
@@ -72,6 +76,8 @@ static int db_prepare_file(const char *path, struct err *e)
 		return -1;
 	}
 	sqlite3_busy_timeout(sq, 10000);
+	/* checkpoints are cap's business, even this connection's last close */
+	sqlite3_db_config(sq, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	long long psize = 0, pages = 0;
 	if (db_pragma_int(sq, "PRAGMA page_size", &psize) || db_pragma_int(sq, "PRAGMA page_count", &pages)) {
 		err_set(e, "%s is not a SQLite database: %s", path, sqlite3_errmsg(sq));
@@ -198,14 +204,42 @@ void db_interrupt_all(struct db *db)
 	pthread_mutex_unlock(&db->mu);
 }
 
+/* Keeps clients from turning capture off or reaching the primary's files
+ * behind its back (DESIGN.md §2.2). SQLite classifies the statement; we only
+ * look at what it tells us. */
+static int db_authorize(void *arg, int action, const char *a1, const char *a2, const char *dbname, const char *trigger)
+{
+	(void)arg, (void)dbname, (void)trigger;
+	if (action == SQLITE_PRAGMA && a1) {
+		if (strcasecmp(a1, "wal_checkpoint") == 0)
+			return SQLITE_DENY;
+		if (a2 && (strcasecmp(a1, "journal_mode") == 0 || strcasecmp(a1, "wal_autocheckpoint") == 0 ||
+			   strcasecmp(a1, "locking_mode") == 0))
+			return SQLITE_DENY;
+	}
+	if (action == SQLITE_ATTACH && a1 && a1[0] && strcmp(a1, ":memory:") != 0)
+		return SQLITE_DENY; /* as libSQL without allow_attach */
+	return SQLITE_OK;
+}
+
+void db_set_cap(struct db *db, struct cap *cap)
+{
+	db->cap = cap;
+}
+
+bool db_last_commit(struct db *db, uint64_t *frame_no)
+{
+	return db->cap && cap_last_commit(db->cap, frame_no);
+}
+
 int db_conn_open(struct db *db, struct db_conn **out, struct err *e)
 {
 	struct db_conn *c = calloc(1, sizeof *c);
 	if (!c)
 		abort();
 	c->db = db;
-	int rc = sqlite3_open_v2(db->path, &c->sq,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL);
+	int rc = sqlite3_open_v2(db->path, &c->sq, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+				 db->cap ? VFS_NAME : NULL);
 	if (rc != SQLITE_OK) {
 		err_set(e, "cannot open %s: %s", db->path, c->sq ? sqlite3_errmsg(c->sq) : sqlite3_errstr(rc));
 		sqlite3_close(c->sq);
@@ -213,6 +247,9 @@ int db_conn_open(struct db *db, struct db_conn **out, struct err *e)
 		return -1;
 	}
 	sqlite3_busy_handler(c->sq, db_busy, c);
+	sqlite3_wal_autocheckpoint(c->sq, 0);
+	sqlite3_db_config(c->sq, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	sqlite3_set_authorizer(c->sq, db_authorize, NULL);
 	if (db_exec(c->sq, db->o.sync_normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", e)) {
 		sqlite3_close(c->sq);
 		free(c);

@@ -21,6 +21,7 @@
 struct sqlite3;
 struct db;
 struct db_conn;
+struct cap;
 
 struct db_opts {
 	const char *dir;        /* the --db-path directory; created if missing */
@@ -32,6 +33,11 @@ struct db_opts {
 int db_open(const struct db_opts *o, struct db **out, struct err *e);
 void db_close(struct db *db); /* every connection must be closed first */
 const char *db_path(const struct db *db); /* the database file */
+/* From now on connections open through the capturing VFS (vfs.h). Call
+ * before the first db_conn_open. */
+void db_set_cap(struct db *db, struct cap *cap);
+/* The commit position: frame_no of the last commit in the frame log. */
+bool db_last_commit(struct db *db, uint64_t *frame_no);
 
 /* Interrupts every running statement (shutdown past its bound). Any thread. */
 void db_interrupt_all(struct db *db);

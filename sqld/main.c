@@ -4,6 +4,7 @@
  * which then finishes in-flight work, rolls back open transactions, and closes
  * the database cleanly (exit 0). */
 #include "baton.h"
+#include "cap.h"
 #include "cfg.h"
 #include "db.h"
 #include "log.h"
@@ -12,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #define SQLD_VERSION "0.1.0"
@@ -64,8 +66,29 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sqld: %s\n", e.msg);
 		return 1;
 	}
-	if (net_start(&cfg, db, NULL, &e)) {
+	char log_dir[4096];
+	snprintf(log_dir, sizeof log_dir, "%s/wallog", cfg.db_path);
+	struct cap_opts copts = {
+		.db_path = db_path(db),
+		.log_dir = log_dir,
+		.max_log_bytes = (uint64_t)cfg.max_log_size_mb * 1000 * 1000,
+		.max_log_age_ms = (uint64_t)cfg.max_log_duration_s * 1000,
+		.checkpoint_interval_ms = cfg.checkpoint_interval_s * 1000,
+		.sync_normal = cfg.sync_normal,
+	};
+	struct cap *cap = NULL;
+	struct cap_open_info cinfo;
+	if (cap_open(&copts, &cap, &cinfo, &e)) {
 		fprintf(stderr, "sqld: %s\n", e.msg);
+		db_close(db);
+		return 1;
+	}
+	if (cinfo.rebuilt)
+		log_info("frame log made from the database (%s): replicas start over", cinfo.why);
+	db_set_cap(db, cap);
+	if (net_start(&cfg, db, cap_log(cap), &e)) {
+		fprintf(stderr, "sqld: %s\n", e.msg);
+		cap_close(cap);
 		db_close(db);
 		return 1;
 	}
@@ -78,6 +101,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	log_info("serving %s (synchronous=%s)", db_path(db), cfg.sync_normal ? "NORMAL" : "FULL");
 	net_run();
+	cap_close(cap);
 	db_close(db);
 	log_info("stopped");
 	return 0;

@@ -375,6 +375,23 @@ static void run_req(struct sess_job *j, struct hr_req *r, struct hr_resp *resp, 
 		rc = -1, err->code = "PROTOCOL_ERROR", err->message = "request not valid here";
 		break;
 	}
+	uint64_t commit;
+	if (db_last_commit(S.db, &commit)) {
+		/* the commit position after the request (PROTOCOL.md §3.3) */
+		if (resp->stmt_result) {
+			resp->stmt_result->has_replication_index = true;
+			resp->stmt_result->replication_index = commit;
+		}
+		if (resp->batch_result) {
+			resp->batch_result->has_replication_index = true;
+			resp->batch_result->replication_index = commit;
+			for (size_t i = 0; i < resp->batch_result->nsteps; i++)
+				if (resp->batch_result->step_results[i]) {
+					resp->batch_result->step_results[i]->has_replication_index = true;
+					resp->batch_result->step_results[i]->replication_index = commit;
+				}
+		}
+	}
 	if (db_conn_timed_out(st->conn)) {
 		/* interrupted by a write-lock steal while it ran */
 		db_conn_take_timeout(st->conn);

@@ -1,0 +1,306 @@
+/* rlog: see rlog.h (API, invariants, locking) and rlog_int.h (formats,
+ * crash states). This file: appends, reads, waits, reset, stat. Files,
+ * open and close are in rlog_file.c; compaction and snapshots in
+ * rlog_snap.c.
+ *
+ * Durability of an append: the frames are written past the committed end
+ * and fdatasync'ed (which also persists the new file size); only then is
+ * the end published. A crash before fdatasync returns leaves some subset of
+ * the new sectors on disk; open verifies the chain from the start and cuts
+ * after the last whole transaction, so such a tail is never claimed. The
+ * file itself came into being by rename + directory fsync, so its name is
+ * durable before the first append.
+ *
+ * Reads take mu only to pick up the current file (a reference), its first
+ * frame and checksum seed, and the committed end; the preads and the chain
+ * verification run unlocked. Bytes below the committed end never change
+ * (appends write past it; compaction and reset write new files). */
+#include "rlog_int.h"
+#include "log.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- appends ---- */
+
+int rlog_append_txn(struct rlog *log, const struct rlog_page *pages, size_t n, uint32_t size_after,
+		    uint64_t *commit_frame_no, struct err *e)
+{
+	if (!n || !size_after)
+		return err_set(e, "rlog: empty transaction or size_after 0"), RLOG_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!pages[i].page_no || !pages[i].data)
+			return err_set(e, "rlog: page %zu: page_no 0 or no data", i), RLOG_EINVAL;
+	pthread_mutex_lock(&log->append_mu);
+	if (log->failed) {
+		pthread_mutex_unlock(&log->append_mu);
+		return err_set(e, "rlog: an earlier append failed; reopen the log"), RLOG_EFAILED;
+	}
+	/* cur, hdr, next only change under append_mu, which we hold */
+	int fd = log->cur->fd;
+	uint64_t first = log->next, ck = log->last_ck;
+	if (n > RLOG_MAX_FRAME_NO - first) {
+		pthread_mutex_unlock(&log->append_mu);
+		return err_set(e, "rlog: frame_no space exhausted"), RLOG_EINVAL;
+	}
+	uint64_t base = rlog_slot(log->hdr.start, first);
+	size_t chunk = n < RLOG_CHUNK ? n : RLOG_CHUNK;
+	unsigned char *buf = malloc(chunk * FRAME_SIZE);
+	if (!buf)
+		abort();
+	for (size_t i = 0; i < n;) {
+		size_t k = n - i < chunk ? n - i : chunk;
+		for (size_t j = 0; j < k; j++) {
+			size_t p = i + j;
+			ck = frame_encode(buf + j * FRAME_SIZE, first + p, ck, pages[p].page_no,
+					  p == n - 1 ? size_after : 0, pages[p].data);
+		}
+		if (rlog_pwrite_full(fd, buf, k * FRAME_SIZE, base + i * FRAME_SIZE) != 0)
+			goto fail;
+		i += k;
+	}
+	if (fdatasync(fd) != 0)
+		goto fail;
+	free(buf);
+	pthread_mutex_lock(&log->mu);
+	log->next = first + n;
+	pthread_cond_broadcast(&log->cv);
+	if (log->thr_started && rlog_should_compact_locked(log))
+		pthread_cond_signal(&log->ccv);
+	pthread_mutex_unlock(&log->mu);
+	log->last_ck = ck;
+	pthread_mutex_unlock(&log->append_mu);
+	if (commit_frame_no)
+		*commit_frame_no = first + n - 1;
+	return 0;
+fail:
+	err_set(e, "rlog: append to %s/rlog.log: %s", log->dir, strerror(errno));
+	free(buf);
+	/* Best effort: drop the partial transaction now; open would cut it
+	 * anyway. Refuse further appends: after a failed write or fdatasync
+	 * the kernel's view of the file cannot be trusted. */
+	if (ftruncate(fd, (off_t)base) == 0)
+		(void)fdatasync(fd);
+	log->failed = true;
+	pthread_mutex_unlock(&log->append_mu);
+	return RLOG_EIO;
+}
+
+/* ---- reads ---- */
+
+/* Reads frames [from, ...) of file f (first slot = start) into out: at
+ * least `want` frames (fewer if `end` comes first), then on to a commit
+ * frame. Every frame is verified against the chain. */
+static int rlog_read_range(struct rlog *log, int fd, uint64_t start, uint64_t start_ck, uint64_t from,
+			   uint64_t end, size_t want, struct rlog_batch *out, struct err *e)
+{
+	uint64_t prev = start_ck;
+	if (from > start) {
+		unsigned char b[8];
+		int r = rlog_pread_full(fd, b, 8, rlog_slot(start, from - 1) + FRAME_OFF_CHECKSUM);
+		if (r != 0)
+			goto io;
+		prev = frame_get_le64(b);
+	}
+	uint64_t no = from;
+	bool at_commit = false;
+	while (no < end && !(at_commit && out->n >= want)) {
+		uint64_t k = out->n < want ? want - out->n : 16; /* past max_frames: to the commit */
+		if (k > RLOG_CHUNK)
+			k = RLOG_CHUNK;
+		if (k > end - no)
+			k = end - no;
+		rlog_batch_reserve(out, out->n + (size_t)k);
+		unsigned char *dst = rlog_batch_frame(out, out->n);
+		int r = rlog_pread_full(fd, dst, k * FRAME_SIZE, rlog_slot(start, no));
+		if (r != 0)
+			goto io;
+		for (uint64_t j = 0; j < k && !(at_commit && out->n >= want); j++) {
+			const unsigned char *f = dst + j * FRAME_SIZE;
+			const char *why;
+			if (frame_verify(f, no, prev, &why) != 0) {
+				out->n = 0;
+				return err_set(e, "rlog: %s/rlog.log: frame %llu: %s", log->dir,
+					       (unsigned long long)no, why), RLOG_ECORRUPT;
+			}
+			prev = frame_get_checksum(f);
+			out->n++;
+			no++;
+			at_commit = frame_is_commit(f);
+		}
+	}
+	if (!at_commit) { /* the committed end always follows a commit frame */
+		out->n = 0;
+		return err_set(e, "rlog: %s/rlog.log: no commit frame before %llu", log->dir,
+			       (unsigned long long)end), RLOG_ECORRUPT;
+	}
+	return 0;
+io:
+	out->n = 0;
+	return err_set(e, "rlog: reading %s/rlog.log: %s", log->dir, errno ? strerror(errno) : "short file"),
+	       RLOG_EIO;
+}
+
+int rlog_read(struct rlog *log, uint64_t next_offset, size_t max_frames, struct rlog_batch *out,
+	      struct err *e)
+{
+	out->n = 0;
+	if (!max_frames)
+		return err_set(e, "rlog: max_frames 0"), RLOG_EINVAL;
+	pthread_mutex_lock(&log->mu);
+	memcpy(out->log_id, log->id_str, sizeof out->log_id);
+	struct rlog_file *f = log->cur;
+	uint64_t start = log->hdr.start, start_ck = log->hdr.start_ck, end = log->next;
+	if (next_offset < start) {
+		pthread_mutex_unlock(&log->mu);
+		return err_set(e, "NEED_SNAPSHOT: frame %llu precedes the log (first %llu)",
+			       (unsigned long long)next_offset, (unsigned long long)start), RLOG_NEED_SNAPSHOT;
+	}
+	if (next_offset >= end) {
+		pthread_mutex_unlock(&log->mu);
+		return 0;
+	}
+	f->refs++;
+	pthread_mutex_unlock(&log->mu);
+	errno = 0;
+	int rc = rlog_read_range(log, f->fd, start, start_ck, next_offset, end, max_frames, out, e);
+	rlog_file_unref(log, f);
+	return rc;
+}
+
+int rlog_wait(struct rlog *log, uint64_t next_offset, int timeout_ms)
+{
+	uint64_t deadline = timeout_ms >= 0 ? rlog_mono_ms() + (uint64_t)timeout_ms : 0;
+	pthread_mutex_lock(&log->mu);
+	uint64_t gen = log->gen;
+	int rc;
+	for (;;) {
+		if (log->closing) {
+			rc = RLOG_ECLOSED;
+			break;
+		}
+		if (log->gen != gen) {
+			rc = RLOG_ERESET;
+			break;
+		}
+		if (log->next > next_offset) {
+			rc = 0;
+			break;
+		}
+		int64_t left = -1;
+		if (timeout_ms >= 0) {
+			uint64_t now = rlog_mono_ms();
+			if (now >= deadline) {
+				rc = RLOG_ETIMEDOUT;
+				break;
+			}
+			left = (int64_t)(deadline - now);
+		}
+		rlog_cond_wait_ms(&log->cv, &log->mu, left);
+	}
+	pthread_mutex_unlock(&log->mu);
+	return rc;
+}
+
+/* ---- reset ---- */
+
+int rlog_reset(struct rlog *log, uint64_t start_frame_no, struct err *e)
+{
+	if (start_frame_no >= RLOG_MAX_FRAME_NO)
+		return err_set(e, "rlog: start frame_no too large"), RLOG_EINVAL;
+	pthread_mutex_lock(&log->compact_mu);
+	pthread_mutex_lock(&log->append_mu);
+	struct rlog_hdr h;
+	int fd = rlog_make_lineage(log, start_frame_no, &h, e);
+	int rc = fd < 0 ? fd : 0;
+	if (fd >= 0) {
+		/* renamed into place: the new lineage is the log from now on */
+		rlog_install(log, fd, &h, start_frame_no, 0);
+		pthread_mutex_lock(&log->mu);
+		struct rlog_file *old = log->snap;
+		log->snap = NULL;
+		log->gen++;
+		pthread_cond_broadcast(&log->cv);
+		rlog_file_unref_locked(old);
+		pthread_mutex_unlock(&log->mu);
+		log->failed = false;
+		rc = rlog_fsync_dir(log, e);
+		if (rc)
+			log->failed = true; /* the rename may not survive a crash */
+		else if (unlinkat(log->dirfd, "rlog.snap", 0) == 0 || errno == ENOENT)
+			rlog_fsync_dir(log, NULL); /* a stale snapshot is ignored at open anyway */
+		log_info("rlog: %s: new lineage %s from frame_no %llu", log->dir, log->id_str,
+			 (unsigned long long)start_frame_no);
+	}
+	pthread_mutex_unlock(&log->append_mu);
+	pthread_mutex_unlock(&log->compact_mu);
+	return rc;
+}
+
+/* ---- state ---- */
+
+void rlog_stat(struct rlog *log, struct rlog_stat *s)
+{
+	memset(s, 0, sizeof *s);
+	pthread_mutex_lock(&log->mu);
+	memcpy(s->log_id, log->id_str, sizeof s->log_id);
+	s->lineage_start = log->hdr.lineage;
+	s->first_frame_no = log->hdr.start;
+	s->next_frame_no = log->next;
+	s->has_commit = log->next > log->hdr.lineage;
+	s->last_commit = s->has_commit ? log->next - 1 : 0;
+	s->log_bytes = RLOG_HDR_SIZE + (log->next - log->hdr.start) * FRAME_SIZE;
+	if (log->snap) {
+		const struct rlog_shdr *sh = &log->snap->sh;
+		s->has_snapshot = true;
+		s->snap_start = sh->start;
+		s->snap_end = sh->end;
+		s->snap_frames = sh->count;
+		s->snap_size_after = sh->size_after;
+		s->snap_bytes = RLOG_HDR_SIZE + sh->count * FRAME_SIZE;
+	}
+	s->compactions = log->compactions;
+	pthread_mutex_unlock(&log->mu);
+}
+
+void rlog_log_id(struct rlog *log, char out[RLOG_ID_STRLEN + 1])
+{
+	pthread_mutex_lock(&log->mu);
+	memcpy(out, log->id_str, RLOG_ID_STRLEN + 1);
+	pthread_mutex_unlock(&log->mu);
+}
+
+uint64_t rlog_first_frame_no(struct rlog *log)
+{
+	pthread_mutex_lock(&log->mu);
+	uint64_t v = log->hdr.start;
+	pthread_mutex_unlock(&log->mu);
+	return v;
+}
+
+uint64_t rlog_next_frame_no(struct rlog *log)
+{
+	pthread_mutex_lock(&log->mu);
+	uint64_t v = log->next;
+	pthread_mutex_unlock(&log->mu);
+	return v;
+}
+
+bool rlog_last_commit(struct rlog *log, uint64_t *frame_no)
+{
+	pthread_mutex_lock(&log->mu);
+	bool has = log->next > log->hdr.lineage;
+	if (has && frame_no)
+		*frame_no = log->next - 1;
+	pthread_mutex_unlock(&log->mu);
+	return has;
+}
+
+uint64_t rlog_size_bytes(struct rlog *log)
+{
+	struct rlog_stat s;
+	rlog_stat(log, &s);
+	return s.log_bytes + s.snap_bytes;
+}
