@@ -2,16 +2,28 @@
 #include "baton.h"
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 
 static unsigned char baton_key[32];
+static EVP_MAC *baton_mac_alg;
+static EVP_MAC_CTX *baton_mac_ctx; /* keyed once; duplicated for each use */
 
 int baton_init(void)
 {
-	return RAND_bytes(baton_key, sizeof baton_key) == 1 ? 0 : -1;
+	if (RAND_bytes(baton_key, sizeof baton_key) != 1)
+		return -1;
+	if (!baton_mac_alg && !(baton_mac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL)))
+		return -1;
+	EVP_MAC_CTX_free(baton_mac_ctx);
+	baton_mac_ctx = EVP_MAC_CTX_new(baton_mac_alg);
+	OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0), OSSL_PARAM_construct_end()};
+	if (!baton_mac_ctx || !EVP_MAC_init(baton_mac_ctx, baton_key, sizeof baton_key, params))
+		return -1;
+	return 0;
 }
 
 uint64_t baton_random64(void)
@@ -38,9 +50,11 @@ static uint64_t baton_get64(const unsigned char *p)
 
 static void baton_mac(const unsigned char *msg, unsigned char *mac)
 {
-	unsigned int len = 32;
-	if (!HMAC(EVP_sha256(), baton_key, sizeof baton_key, msg, 16, mac, &len))
+	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(baton_mac_ctx);
+	size_t len = 0;
+	if (!ctx || !EVP_MAC_update(ctx, msg, 16) || !EVP_MAC_final(ctx, mac, &len, 32) || len != 32)
 		abort();
+	EVP_MAC_CTX_free(ctx);
 }
 
 void baton_encode(uint64_t stream_id, uint64_t seq, char *out)

@@ -1,6 +1,7 @@
 /* db: see db.h. */
 #include "db.h"
 #include "cap.h"
+#include "exec.h"
 #include "vfs.h"
 #include <errno.h>
 #include <pthread.h>
@@ -281,6 +282,7 @@ void db_conn_close(struct db_conn *c)
 	pthread_mutex_unlock(&db->mu);
 	pthread_mutex_lock(&c->mu); /* wait out a stealer rolling us back */
 	pthread_mutex_unlock(&c->mu);
+	exec_forget(c->sq); /* the statement cache (before ROLLBACK: no pending reads) */
 	if (!sqlite3_get_autocommit(c->sq))
 		sqlite3_exec(c->sq, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close_v2(c->sq);

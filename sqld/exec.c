@@ -478,6 +478,41 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/* ---- the statement cache ----
+ * A statement run by run_stmt stays prepared on its connection, reset, and is
+ * found again by its exact SQL text (up to EXEC_CACHE_MAX per connection);
+ * SQLite re-prepares it by itself after a schema change. A statement that is
+ * not busy on a connection can only be a cached one: exec's other users
+ * (sequence, describe, cursors) finalize theirs before they return or keep
+ * them busy, and a connection runs one exec call at a time. */
+#define EXEC_CACHE_MAX 32
+
+static sqlite3_stmt *cache_find(sqlite3 *db, const char *sql)
+{
+	for (sqlite3_stmt *c = sqlite3_next_stmt(db, NULL); c; c = sqlite3_next_stmt(db, c))
+		if (!sqlite3_stmt_busy(c) && strcmp(sqlite3_sql(c), sql) == 0)
+			return c;
+	return NULL;
+}
+
+static void cache_release(sqlite3 *db, sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	int n = 0;
+	for (sqlite3_stmt *c = sqlite3_next_stmt(db, NULL); c && n <= EXEC_CACHE_MAX; c = sqlite3_next_stmt(db, c))
+		n++;
+	if (n > EXEC_CACHE_MAX)
+		sqlite3_finalize(st);
+}
+
+void exec_forget(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	while ((st = sqlite3_next_stmt(db, NULL)) != NULL)
+		sqlite3_finalize(st);
+}
+
 /* ---- statements ---- */
 
 /* Runs s, charging its estimated size to bud. Returns 0 with *out, -1 with a
@@ -488,11 +523,11 @@ static int run_stmt(sqlite3 *db, const struct hr_stmt *s, struct budget *bud, st
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	*out = NULL;
-	sqlite3_stmt *st;
-	if (open_stmt(db, s->sql, a, &st, err) != 0)
+	sqlite3_stmt *st = s->sql ? cache_find(db, s->sql) : NULL;
+	if (!st && open_stmt(db, s->sql, a, &st, err) != 0)
 		return -1;
 	if (bind_args(db, st, s, a, err) != 0) {
-		sqlite3_finalize(st);
+		cache_release(db, st);
 		return -1;
 	}
 	struct hr_stmt_result *r = ARENA_NEW(a, struct hr_stmt_result);
@@ -536,7 +571,7 @@ static int run_stmt(sqlite3 *db, const struct hr_stmt *s, struct budget *bud, st
 		r->has_last_insert_rowid = true;
 		r->last_insert_rowid = sqlite3_last_insert_rowid(db);
 	}
-	sqlite3_finalize(st);
+	cache_release(db, st);
 	if (s->want_rows) {
 		r->nrows = (size_t)nrows;
 		r->rows = nvals ? arena_memdup(a, vals, nvals * sizeof *vals) : NULL;
@@ -550,11 +585,11 @@ static int run_stmt(sqlite3 *db, const struct hr_stmt *s, struct budget *bud, st
 
 too_large:
 	set_error(err, HR_E_RESPONSE_TOO_LARGE, "Response is too large");
-	sqlite3_finalize(st);
+	cache_release(db, st);
 	free(vals);
 	return EXEC_TOO_LARGE;
 fail:
-	sqlite3_finalize(st);
+	cache_release(db, st);
 	free(vals);
 	return -1;
 }

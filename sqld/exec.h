@@ -125,6 +125,10 @@ int exec_cursor_fetch(struct exec_cursor *c, struct arena *a, uint32_t max_entri
  * not run yet never run. */
 void exec_cursor_close(struct exec_cursor *c);
 
+/* Finalizes every statement exec keeps prepared on db (its statement
+ * cache); call before sqlite3_close. */
+void exec_forget(struct sqlite3 *db);
+
 /* ---- helpers ---- */
 
 /* Hrana code for a SQLite result code (primary or extended): "SQLITE_CONSTRAINT",

@@ -1,53 +1,89 @@
-/* work: see work.h. One FIFO of jobs under a mutex + condvar, one completion
- * list under another mutex. */
+/* work: see work.h.
+ *
+ * Idle workers wait on a stack, each on a condition variable of its own, and
+ * a new job goes straight to the worker that went idle last: with light load
+ * the same one or two threads run everything and stay warm in cache, instead
+ * of every job waking a different thread. Jobs that find no idle worker wait
+ * in a FIFO. The network thread is woken once per batch of completions: only
+ * a completion that finds the done list empty calls wake(). */
 #include "work.h"
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
+struct work_thread {
+	pthread_t tid;
+	pthread_cond_t cv;
+	struct work_job *job;      /* handed over by work_submit */
+	struct work_thread *next;  /* idle stack */
+};
+
 static pthread_mutex_t work_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER;
-static struct work_job *work_head, *work_tail;
-static bool work_stopping;
-static pthread_t *work_threads;
+static struct work_job *work_head, *work_tail; /* jobs no idle worker took */
+static struct work_thread *work_idle;          /* most recently idle first */
+static struct work_thread *work_threads;
 static int work_nthreads;
+static bool work_stopping;
 
 static pthread_mutex_t work_done_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct work_job *work_done_head, *work_done_tail;
-static size_t work_inflight;
+static atomic_size_t work_inflight;
 static void (*work_wake)(void *);
 static void *work_wake_arg;
 
+static void work_complete(struct work_job *j)
+{
+	j->next = NULL;
+	pthread_mutex_lock(&work_done_mu);
+	bool was_empty = !work_done_head;
+	if (work_done_tail)
+		work_done_tail->next = j;
+	else
+		work_done_head = j;
+	work_done_tail = j;
+	pthread_mutex_unlock(&work_done_mu);
+	if (was_empty && work_wake)
+		work_wake(work_wake_arg);
+}
+
 static void *work_main(void *arg)
 {
-	(void)arg;
+	struct work_thread *t = arg;
+	pthread_mutex_lock(&work_mu);
 	for (;;) {
-		pthread_mutex_lock(&work_mu);
-		while (!work_head && !work_stopping)
-			pthread_cond_wait(&work_cv, &work_mu);
-		struct work_job *j = work_head;
-		if (!j) {
-			pthread_mutex_unlock(&work_mu);
-			return NULL;
+		struct work_job *j = t->job;
+		t->job = NULL;
+		if (!j && work_head) {
+			j = work_head;
+			work_head = j->next;
+			if (!work_head)
+				work_tail = NULL;
 		}
-		work_head = j->next;
-		if (!work_head)
-			work_tail = NULL;
+		if (!j) {
+			if (work_stopping)
+				break;
+			t->next = work_idle;
+			work_idle = t;
+			while (!t->job && !work_stopping)
+				pthread_cond_wait(&t->cv, &work_mu);
+			if (!t->job) {
+				/* stopping: leave the idle stack */
+				for (struct work_thread **pp = &work_idle; *pp; pp = &(*pp)->next)
+					if (*pp == t) {
+						*pp = t->next;
+						break;
+					}
+			}
+			continue;
+		}
 		pthread_mutex_unlock(&work_mu);
-
 		j->run(j);
-
-		j->next = NULL;
-		pthread_mutex_lock(&work_done_mu);
-		if (work_done_tail)
-			work_done_tail->next = j;
-		else
-			work_done_head = j;
-		work_done_tail = j;
-		pthread_mutex_unlock(&work_done_mu);
-		if (work_wake)
-			work_wake(work_wake_arg);
+		work_complete(j);
+		pthread_mutex_lock(&work_mu);
 	}
+	pthread_mutex_unlock(&work_mu);
+	return NULL;
 }
 
 int work_start(int nthreads, void (*wake)(void *), void *wake_arg)
@@ -58,27 +94,33 @@ int work_start(int nthreads, void (*wake)(void *), void *wake_arg)
 	work_threads = calloc((size_t)nthreads, sizeof *work_threads);
 	if (!work_threads)
 		abort();
-	for (int i = 0; i < nthreads; i++)
-		if (pthread_create(&work_threads[i], NULL, work_main, NULL) != 0)
+	for (int i = 0; i < nthreads; i++) {
+		pthread_cond_init(&work_threads[i].cv, NULL);
+		if (pthread_create(&work_threads[i].tid, NULL, work_main, &work_threads[i]) != 0)
 			return -1;
-	work_nthreads = nthreads;
+		work_nthreads = i + 1;
+	}
 	return 0;
 }
 
 void work_submit(struct work_job *j)
 {
 	j->next = NULL;
+	atomic_fetch_add(&work_inflight, 1);
 	pthread_mutex_lock(&work_mu);
-	if (work_tail)
+	struct work_thread *t = work_idle;
+	if (t) {
+		work_idle = t->next;
+		t->job = j;
+	} else if (work_tail) {
 		work_tail->next = j;
-	else
-		work_head = j;
-	work_tail = j;
-	pthread_cond_signal(&work_cv);
+		work_tail = j;
+	} else {
+		work_head = work_tail = j;
+	}
 	pthread_mutex_unlock(&work_mu);
-	pthread_mutex_lock(&work_done_mu);
-	work_inflight++;
-	pthread_mutex_unlock(&work_done_mu);
+	if (t)
+		pthread_cond_signal(&t->cv);
 }
 
 void work_drain(void)
@@ -89,9 +131,7 @@ void work_drain(void)
 	pthread_mutex_unlock(&work_done_mu);
 	while (j) {
 		struct work_job *n = j->next;
-		pthread_mutex_lock(&work_done_mu);
-		work_inflight--;
-		pthread_mutex_unlock(&work_done_mu);
+		atomic_fetch_sub(&work_inflight, 1);
 		j->done(j);
 		j = n;
 	}
@@ -99,21 +139,22 @@ void work_drain(void)
 
 size_t work_pending(void)
 {
-	pthread_mutex_lock(&work_done_mu);
-	size_t n = work_inflight;
-	pthread_mutex_unlock(&work_done_mu);
-	return n;
+	return atomic_load(&work_inflight);
 }
 
 void work_stop(void)
 {
 	pthread_mutex_lock(&work_mu);
 	work_stopping = true;
-	pthread_cond_broadcast(&work_cv);
-	pthread_mutex_unlock(&work_mu);
 	for (int i = 0; i < work_nthreads; i++)
-		pthread_join(work_threads[i], NULL);
+		pthread_cond_signal(&work_threads[i].cv);
+	pthread_mutex_unlock(&work_mu);
+	for (int i = 0; i < work_nthreads; i++) {
+		pthread_join(work_threads[i].tid, NULL);
+		pthread_cond_destroy(&work_threads[i].cv);
+	}
 	free(work_threads);
 	work_threads = NULL;
 	work_nthreads = 0;
+	work_idle = NULL;
 }

@@ -252,6 +252,7 @@ static void test_values_roundtrip(void)
 		CHECK(r->rows_read == 2);
 	}
 	arena_free(&a);
+	exec_forget(db);
 	sqlite3_close(db);
 }
 
@@ -268,6 +269,7 @@ static void test_invalid_utf8(void)
 	s.want_rows = false;
 	CHECK(run_ok(db, &a, &s) != NULL);
 	arena_free(&a);
+	exec_forget(db);
 	sqlite3_close(db);
 }
 
@@ -304,6 +306,7 @@ static void test_bind_positional(void)
 	CHECK_STR(e.code, "ARGS_INVALID");
 	CHECK_STR(e.message, "Arguments do not match SQL parameters: value for parameter 2 not found");
 	arena_free(&a);
+	exec_forget(db);
 	sqlite3_close(db);
 }
 
@@ -349,6 +352,7 @@ static void test_bind_named(void)
 	CHECK_STR(e.code, "ARGS_INVALID");
 	CHECK_STR(e.message, "Arguments do not match SQL parameters: value for parameter @a not found");
 	arena_free(&a);
+	exec_forget(db);
 	sqlite3_close(db);
 }
 
@@ -424,6 +428,7 @@ static void test_bind_errors(void)
 	s = S("EXPLAIN QUERY PLAN SELECT :x");
 	CHECK(run_ok(db, &a, &s) != NULL);
 	arena_free(&a);
+	exec_forget(db);
 	sqlite3_close(db);
 }
 
@@ -464,6 +469,7 @@ static void test_statement_count(void)
 	CHECK(exec_describe(db, " -- x", &a, &d, &e) == -1);
 	CHECK_STR(e.code, "SQL_NO_STATEMENT");
 	arena_free(&a);
+	exec_forget(db);
 	sqlite3_close(db);
 }
 
@@ -487,6 +493,7 @@ static void test_prepare_errors(void)
 	CHECK_STR(e.code, "SQLITE_UNKNOWN");
 	CHECK_STR(e.message, "SQLite error: no such table: nosuch");
 	arena_free(&a);
+	exec_forget(db);
 	sqlite3_close(db);
 }
 
@@ -529,6 +536,7 @@ static void test_step_errors(void)
 	CHECK_STR(exec_code_name(SQLITE_READONLY), "SQLITE_READONLY");
 	CHECK_STR(exec_code_name(SQLITE_NOTADB), "SQLITE_NOTADB");
 	arena_free(&a);
+	exec_forget(db);
 	sqlite3_close(db);
 }
 
@@ -597,6 +605,7 @@ static void test_affected_and_rowid(void)
 	CHECK(r && r->rows_read == 4);
 	CHECK(scalar(db, "SELECT count(*) FROM t WHERE x = 'z'") == 4);
 	arena_free(&a);
+	exec_forget(db);
 	sqlite3_close(db);
 }
 
@@ -674,6 +683,7 @@ static void test_batch_conditions(void)
 	CHECK(sqlite3_get_autocommit(db));
 	CHECK(exec_is_autocommit(db));
 	arena_free(&a);
+	exec_forget(db);
 	sqlite3_close(db);
 #undef STEP
 #undef LOGSTEP
@@ -742,6 +752,7 @@ static void test_batch_step_kinds_of_error(void)
 	CHECK(exec_batch(db, &b, NULL, &a, &r, &e) == 0);
 	CHECK(r && r->nsteps == 0);
 	arena_free(&a);
+	exec_forget(db);
 	sqlite3_close(db);
 }
 
@@ -780,6 +791,7 @@ static void test_sequence(void)
 	CHECK(sqlite3_extended_errcode(db) == SQLITE_CONSTRAINT_UNIQUE);
 	CHECK(scalar(db, "SELECT count(*) FROM u") == 2);
 	arena_free(&a);
+	exec_forget(db);
 	sqlite3_close(db);
 }
 
@@ -818,6 +830,7 @@ static void test_describe(void)
 	CHECK(exec_describe(db, "SELEC", &a, &d, &e) == -1 && d == NULL);
 	CHECK_STR(e.code, "SQL_INPUT_ERROR");
 	arena_free(&a);
+	exec_forget(db);
 	sqlite3_close(db);
 }
 
@@ -965,6 +978,7 @@ static void test_cursor(void)
 	exec_cursor_close(c);
 	CHECK(s1.fetches == 1 && s1.n == 11); /* 7 rows by now */
 	arena_free(&a);
+	exec_forget(db);
 	sqlite3_close(db);
 }
 
@@ -1039,6 +1053,7 @@ static void test_too_large(void)
 	CHECK(tiny.n == 102 && tiny.fetches == 102);
 	arena_free(&fa);
 	arena_free(&a);
+	exec_forget(db);
 	sqlite3_close(db);
 }
 
@@ -1076,6 +1091,7 @@ static void test_cursor_utf8_and_interrupt(void)
 	if (intr.n >= 2 && intr.e[1].type == HR_ENTRY_STEP_ERROR)
 		CHECK_STR(intr.e[1].error.code, "SQLITE_INTERRUPT");
 	arena_free(&a);
+	exec_forget(db);
 	sqlite3_close(db);
 }
 
