@@ -5,6 +5,7 @@
  * at hand, which is then handed out in place), and "done" after a trailer
  * frame. Invariant: msg.len <= need <= max_msg while in GW_BODY. */
 #include "grpcweb.h"
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 
@@ -188,7 +189,9 @@ void grpcweb_pct_encode(struct buf *b, const char *s, size_t n)
 	buf_reserve(b, n);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c <= 0x7E && c != '%') {
+		/* a space at either end would be trimmed as header whitespace */
+		bool edge_space = c == ' ' && (i == 0 || i == n - 1);
+		if (c >= 0x20 && c <= 0x7E && c != '%' && !edge_space) {
 			buf_putc(b, (char)c);
 		} else {
 			char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
