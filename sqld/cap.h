@@ -4,8 +4,12 @@
  *
  * - Every commit is captured while its connection still holds the WAL write
  *   lock (vfs.h explains why), so the log gets transactions in commit order,
- *   never misses one before a WAL restart, and holds each one (fdatasync'd by
- *   rlog_append_txn) before the client hears the commit succeeded.
+ *   never misses one before a WAL restart, and holds each one before the
+ *   client hears the commit succeeded. The log is written but not fsync'd at
+ *   each commit: the WAL (fsync'd by SQLite at commit with synchronous=FULL)
+ *   holds the same frames until a checkpoint, and a log that was not closed
+ *   cleanly is rebuilt from the database at start-up, so after a power loss
+ *   no acknowledged write is missing from the log that replicas then see.
  * - Checkpoints: auto-checkpoint is off on every connection; cap runs a
  *   PASSIVE checkpoint on its own connection from a thread of its own when
  *   the WAL passes CAP_CKPT_FRAMES frames or every checkpoint interval, and a

@@ -61,7 +61,7 @@ int rlog_append_txn(struct rlog *log, const struct rlog_page *pages, size_t n, u
 			goto fail;
 		i += k;
 	}
-	if (fdatasync(fd) != 0)
+	if (!log->o.no_sync && fdatasync(fd) != 0)
 		goto fail;
 	free(buf);
 	pthread_mutex_lock(&log->mu);

@@ -65,6 +65,10 @@ struct rlog_opts {
 	bool background_compaction; /* rlog runs rlog_compact on a thread of its own */
 	bool recreate_on_corrupt;   /* an unusable log header starts a new lineage
 				       (info->created) instead of failing the open */
+	bool no_sync;               /* appends are written but not fdatasync'ed: the caller
+				       keeps every transaction recoverable elsewhere (the
+				       primary's WAL) and rebuilds a log that was not closed
+				       cleanly; rlog_close syncs before it marks the log clean */
 };
 
 /* What rlog_open found. `dirty` is what capture acts on: prove the log

@@ -470,8 +470,9 @@ void rlog_close(struct rlog *log)
 	if (!log)
 		return;
 	rlog_shutdown(log);
-	if (log->cur) { /* opened fully: a clean close */
-		if (unlinkat(log->dirfd, "rlog.running", 0) == 0)
+	if (log->cur) { /* opened fully: a clean close, once the frames are on disk */
+		if ((!log->o.no_sync || fdatasync(log->cur->fd) == 0) && !log->failed &&
+		    unlinkat(log->dirfd, "rlog.running", 0) == 0)
 			rlog_fsync_dir(log, NULL);
 		rlog_file_unref_locked(log->cur);
 	}
