@@ -403,8 +403,18 @@ static void net_http_body_done(struct net_conn *c)
 
 /* ---- WebSocket ---- */
 
-static void net_ws_queue(struct net_conn *c, const char *p, size_t n)
+static void net_ws_close(void *owner, int code, const char *reason);
+
+/* Sends a WebSocket text message. p has LWS_PRE bytes of headroom before it.
+ * When nothing is queued and the socket takes data, it is written at once
+ * (no round through the event loop); otherwise it waits in the queue. */
+static void net_ws_queue(struct net_conn *c, unsigned char *p, size_t n)
 {
+	if (!c->q_head && !c->close_code && !lws_send_pipe_choked(c->wsi)) {
+		if (lws_write(c->wsi, p, n, LWS_WRITE_TEXT) < (int)n)
+			net_ws_close(c, 1011, "write failed");
+		return;
+	}
 	struct net_msg *m = malloc(sizeof *m + LWS_PRE + n);
 	if (!m)
 		abort();
@@ -427,8 +437,10 @@ static void net_ws_send(void *owner, const struct hr_server_msg *m)
 		return;
 	struct buf b;
 	buf_init(&b);
+	buf_reserve(&b, LWS_PRE + 256);
+	b.len = LWS_PRE; /* headroom for the frame header lws writes */
 	hjson_encode_server_msg(&b, m);
-	net_ws_queue(c, b.p, b.len);
+	net_ws_queue(c, (unsigned char *)b.p + LWS_PRE, b.len - LWS_PRE);
 	buf_free(&b);
 }
 
