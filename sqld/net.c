@@ -4,6 +4,8 @@
  *   GET  /            WebSocket upgrade (hrana3, hrana2, hrana1); plain GET → 404
  *   POST /v2/pipeline, /v3/pipeline, /v3/cursor (NDJSON, chunked response)
  *   POST /v1/execute, /v1/batch, /   (stateless)
+ *   POST /wal_log.ReplicationLog/..., /proxy.Proxy/...   gRPC-web (repl.h), when
+ *                     net_start got a frame log
  *   GET  /v1, /v2, /v3, /health, /version
  *   OPTIONS *         CORS preflight
  *   anything else     404 (including GET /info and GET /sync/...)
@@ -14,13 +16,24 @@
  * writeable callback, in pieces of at most NET_CHUNK bytes. A WebSocket
  * connection queues encoded messages and writes one per writeable callback.
  * A connection that goes away cancels its sess call / session, so sess never
- * calls back into freed memory. */
+ * calls back into freed memory.
+ *
+ * gRPC-web calls (repl) go the same way: the body is collected like a Hrana
+ * body, then repl_start gets it with the x-session-token, x-namespace-bin and
+ * x-authorization headers (copied when the request line arrives). repl's
+ * answer is always HTTP 200 application/grpc-web+proto: one piece is sent
+ * with content-length, several (LogEntries, Snapshot) with chunked transfer
+ * encoding, asking repl for the next piece (repl_continue) once one is
+ * written. Errors net finds itself on these routes (body too large, server
+ * busy or stopping, bad chunked framing) are gRPC-shaped too. */
 #include "net.h"
 #include "cfg.h"
 #include "chunked.h"
 #include "db.h"
+#include "grpcweb.h"
 #include "hjson.h"
 #include "log.h"
+#include "repl.h"
 #include "sess.h"
 #include "work.h"
 #include <libwebsockets.h>
@@ -43,6 +56,7 @@ enum net_route {
 	NR_V1_EXEC,
 	NR_V1_BATCH,
 	NR_LEGACY,
+	NR_REPL, /* gRPC-web: repl */
 };
 
 struct net_msg { /* a queued WebSocket message, LWS_PRE bytes of headroom first */
@@ -68,7 +82,11 @@ struct net_conn {
 	bool headers_sent;
 	bool chunked;         /* cursor: Transfer-Encoding chunked, more may come */
 	bool out_final;       /* no more body after out */
-	bool want_continue;   /* cursor: ask sess for more once out is written */
+	bool want_continue;   /* cursor / stream: ask sess or repl for more once out is written */
+	/* gRPC-web */
+	struct repl_call *rcall;
+	char *rpath;          /* the request path, and the metadata headers (NULL: absent) */
+	char *md_token, *md_ns, *md_auth;
 	/* WebSocket */
 	struct sess_ws *ws;
 	int version;
@@ -88,6 +106,7 @@ static struct {
 	int nconns;
 	size_t out_bytes; /* response bytes buffered, all connections */
 	int port;
+	bool repl_on;     /* the replication routes are served */
 } N;
 
 /* ---- HTTP responses ---- */
@@ -135,6 +154,72 @@ static void net_reply_generic(struct net_conn *c, int status, const char *msg)
 	buf_putc(&b, '}');
 	net_reply(c, status, "application/json", b.p, b.len);
 	buf_free(&b);
+}
+
+/* A gRPC-web error found by net itself: HTTP 200, trailers-only body. */
+static void net_reply_grpc(struct net_conn *c, int status, const char *msg)
+{
+	struct buf b;
+	buf_init(&b);
+	grpcweb_encode_trailers(&b, status, msg);
+	net_reply(c, 200, "application/grpc-web+proto", b.p, b.len);
+	buf_free(&b);
+}
+
+static void net_repl_forget(struct net_conn *c)
+{
+	free(c->rpath);
+	free(c->md_token);
+	free(c->md_ns);
+	free(c->md_auth);
+	c->rpath = c->md_token = c->md_ns = c->md_auth = NULL;
+}
+
+/* repl answers a gRPC-web call: the whole body (more == false on the first
+ * piece) or one piece of a stream. */
+static void net_repl_out(void *owner, const void *p, size_t n, bool more)
+{
+	struct net_conn *c = owner;
+	if (!more)
+		c->rcall = NULL; /* the handle dies with its last piece */
+	if (!c->status) {
+		c->status = 200;
+		c->ctype = "application/grpc-web+proto";
+		if (!more) {
+			buf_put(&c->out, p, n);
+			N.out_bytes += n;
+			c->out_final = true;
+			lws_callback_on_writable(c->wsi);
+			return;
+		}
+		c->chunked = true;
+		/* a stream may stay quiet for long: no lws timeout on it */
+		lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
+	}
+	size_t before = c->out.len;
+	if (n) {
+		buf_printf(&c->out, "%zx\r\n", n);
+		buf_put(&c->out, p, n);
+		buf_puts(&c->out, "\r\n");
+	}
+	if (!more)
+		buf_puts(&c->out, "0\r\n\r\n");
+	N.out_bytes += c->out.len - before;
+	c->want_continue = more;
+	c->out_final = !more;
+	lws_callback_on_writable(c->wsi);
+}
+
+/* The piece before is written: ask for the next one. */
+static void net_http_continue(struct net_conn *c)
+{
+	if (!c->want_continue)
+		return;
+	c->want_continue = false;
+	if (c->call)
+		sess_call_continue(c->call);
+	else if (c->rcall)
+		repl_continue(c->rcall);
 }
 
 /* sess answers an HTTP call. */
@@ -237,13 +322,12 @@ static int net_http_write(struct net_conn *c)
 		if (!last) {
 			if (c->out.len)
 				lws_callback_on_writable(wsi);
-			else if (c->want_continue && c->call) {
-				c->want_continue = false;
-				sess_call_continue(c->call);
-			}
+			else
+				net_http_continue(c);
 			return 0;
 		}
 	} else if (!c->out_final) {
+		net_http_continue(c); /* an empty piece (a stream's head) */
 		return 0;
 	}
 complete:
@@ -255,6 +339,7 @@ complete:
 	c->route = NR_NONE;
 	buf_free(&c->body);
 	c->body_overflow = false;
+	net_repl_forget(c);
 	if (N.stopping || c->body_chunked)
 		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -268,6 +353,39 @@ static bool net_path_is(const char *uri, int len, const char *path)
 	return (size_t)len == n && memcmp(uri, path, n) == 0;
 }
 
+/* A copy of a request header's value (name with its colon), NULL if absent. */
+static char *net_hdr_dup(struct lws *wsi, const char *name)
+{
+	int nlen = (int)strlen(name);
+	int len = lws_hdr_custom_length(wsi, name, nlen);
+	if (len < 0)
+		return NULL;
+	char *s = malloc((size_t)len + 1);
+	if (!s)
+		abort();
+	if (lws_hdr_custom_copy(wsi, s, len + 1, name, nlen) < 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void net_reply_too_large(struct net_conn *c)
+{
+	if (c->route == NR_REPL)
+		net_reply_grpc(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "Request body is too large");
+	else
+		net_reply_text(c, 413, "Request body is too large");
+}
+
+static void net_reply_bad_chunks(struct net_conn *c)
+{
+	if (c->route == NR_REPL)
+		net_reply_grpc(c, GRPC_STATUS_INVALID_ARGUMENT, "Malformed chunked request body");
+	else
+		net_reply_text(c, 400, "Malformed chunked request body");
+}
+
 /* The request line and headers are in. Returns -1 to close. */
 static int net_http_request(struct net_conn *c, struct lws *wsi)
 {
@@ -278,14 +396,19 @@ static int net_http_request(struct net_conn *c, struct lws *wsi)
 	c->route = NR_NONE;
 	buf_free(&c->body);
 	c->body_overflow = false;
+	net_repl_forget(c);
 	/* ignore a query string */
 	for (int i = 0; i < ulen; i++)
 		if (uri[i] == '?') {
 			ulen = i;
 			break;
 		}
+	bool grpc = meth == LWSHUMETH_POST && N.repl_on && repl_route(uri, (size_t)ulen);
 	if (N.stopping) {
-		net_reply_generic(c, 503, "The server is shutting down");
+		if (grpc)
+			net_reply_grpc(c, GRPC_STATUS_UNAVAILABLE, "the server is shutting down");
+		else
+			net_reply_generic(c, 503, "The server is shutting down");
 		return 0;
 	}
 	if (meth == LWSHUMETH_OPTIONS) {
@@ -317,6 +440,15 @@ static int net_http_request(struct net_conn *c, struct lws *wsi)
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
 		if (net_path_is(uri, ulen, routes[i].path))
 			c->route = routes[i].r;
+	if (grpc) {
+		c->route = NR_REPL;
+		c->rpath = strndup(uri, (size_t)ulen);
+		c->md_token = net_hdr_dup(wsi, "x-session-token:");
+		c->md_ns = net_hdr_dup(wsi, "x-namespace-bin:");
+		c->md_auth = net_hdr_dup(wsi, "x-authorization:");
+		if (!c->rpath)
+			abort();
+	}
 	if (!c->route) {
 		net_reply_text(c, 404, "Not found");
 		return 0;
@@ -329,13 +461,17 @@ static int net_http_request(struct net_conn *c, struct lws *wsi)
 	char cl[32];
 	if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
 	    strtoull(cl, NULL, 10) > N.cfg->max_body_size) {
+		net_reply_too_large(c);
 		c->route = NR_NONE;
-		net_reply_text(c, 413, "Request body is too large");
 		return 0;
 	}
-	if ((int)sess_busy_jobs() >= N.cfg->max_reqs || N.out_bytes > N.cfg->max_total_response_size) {
+	if ((int)(sess_busy_jobs() + repl_busy_jobs()) >= N.cfg->max_reqs ||
+	    N.out_bytes > N.cfg->max_total_response_size) {
+		if (c->route == NR_REPL)
+			net_reply_grpc(c, GRPC_STATUS_RESOURCE_EXHAUSTED, "Too many concurrent requests");
+		else
+			net_reply_generic(c, 429, "Too many concurrent requests");
 		c->route = NR_NONE;
-		net_reply_generic(c, 429, "Too many concurrent requests");
 		return 0;
 	}
 	return 0;
@@ -378,6 +514,16 @@ static void net_http_body_done(struct net_conn *c)
 		if ((rc = hjson_decode_v1_batch(a, body, n, b, &e)) == 0)
 			c->call = sess_http_v1_batch(c, a, b);
 		break;
+	}
+	case NR_REPL: {
+		unsigned char *copy = arena_memdup(a, body, n);
+		struct repl_md md = {
+			.session_token = c->md_token ? arena_strdup(a, c->md_token) : NULL,
+			.namespace_bin = c->md_ns ? arena_strdup(a, c->md_ns) : NULL,
+			.authorization = c->md_auth ? arena_strdup(a, c->md_auth) : NULL,
+		};
+		c->rcall = repl_start(c, c->rpath, strlen(c->rpath), &md, a, copy, n);
+		return;
 	}
 	case NR_LEGACY: {
 		struct hr_stmt *stmts = NULL;
@@ -586,6 +732,9 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		if (c && c->wsi && !c->is_ws) {
 			sess_call_cancel(c->call);
 			c->call = NULL;
+			repl_cancel(c->rcall);
+			c->rcall = NULL;
+			net_repl_forget(c);
 			N.out_bytes -= c->out.len;
 			buf_free(&c->out);
 			buf_free(&c->body);
@@ -613,11 +762,11 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 			int rc = chunked_feed(&c->chunk, in, len, &c->body, &used);
 			if (rc < 0) {
 				c->body_done = true;
-				net_reply_text(c, 400, "Malformed chunked request body");
+				net_reply_bad_chunks(c);
 			} else if (c->body.len > N.cfg->max_body_size) {
 				c->body_overflow = true;
 				buf_free(&c->body);
-				net_reply_text(c, 413, "Request body is too large");
+				net_reply_too_large(c);
 			} else if (rc == 1) {
 				net_http_body_done(c);
 			}
@@ -626,7 +775,7 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		if (c->body.len + len > N.cfg->max_body_size) {
 			c->body_overflow = true;
 			buf_free(&c->body);
-			net_reply_text(c, 413, "Request body is too large");
+			net_reply_too_large(c);
 			return 0;
 		}
 		buf_put(&c->body, in, len);
@@ -692,6 +841,8 @@ static void net_wake(void *arg)
 static void net_tick(lws_sorted_usec_list_t *sul)
 {
 	sess_tick();
+	if (N.repl_on)
+		repl_tick();
 	lws_sul_schedule(N.ctx, 0, sul, net_tick, LWS_US_PER_SEC);
 }
 
@@ -737,9 +888,14 @@ int net_start(const struct cfg *c, struct db *db, struct rlog *log, struct err *
 	};
 	static const struct sess_ops ops = {net_ws_send, net_ws_close, net_http_out};
 	sess_init(db, &lim, &ops);
-	(void)log; /* the replication routes arrive with repl.c */
 	if (work_start(c->workers, net_wake, NULL))
 		return err_set(e, "cannot start worker threads");
+	if (log) {
+		static const struct repl_ops rops = {net_repl_out};
+		if (repl_init(db, log, &rops, e))
+			return -1;
+		N.repl_on = true;
+	}
 	lws_sul_schedule(N.ctx, 0, &N.tick, net_tick, LWS_US_PER_SEC);
 	return 0;
 }
@@ -770,8 +926,10 @@ void net_run(void)
 	/* stop: refuse new work, let in-flight requests finish within the bound */
 	N.stopping = true;
 	log_info("shutting down");
+	if (N.repl_on)
+		repl_stop(); /* replication streams end with their trailers */
 	int64_t deadline = net_now_ms() + (int64_t)N.cfg->shutdown_timeout_s * 1000;
-	while ((sess_busy_jobs() > 0 || N.out_bytes > 0) && net_now_ms() < deadline)
+	while ((sess_busy_jobs() > 0 || repl_busy_jobs() > 0 || N.out_bytes > 0) && net_now_ms() < deadline)
 		lws_service(N.ctx, 0);
 	/* closes every connection (cancelling their calls and sessions) */
 	struct lws_context *ctx = N.ctx;
@@ -779,6 +937,8 @@ void net_run(void)
 	N.ctx = NULL;
 	pthread_mutex_unlock(&net_ctx_mu);
 	lws_context_destroy(ctx);
+	if (N.repl_on)
+		repl_shutdown();
 	sess_shutdown();
 	work_stop();
 }

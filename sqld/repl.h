@@ -40,10 +40,21 @@ struct repl_md { /* request metadata (HTTP headers); NULL when absent */
 	const char *authorization; /* x-authorization */
 };
 
-/* log: the primary's frame log (owned by the caller, outlives repl). */
+/* log: the primary's frame log (owned by the caller, outlives repl).
+ * Starts repl's commit watcher thread (LogEntries streams wait on it, not
+ * on a worker). Session tokens are UUID strings derived from a random
+ * secret made here and the log's current log_id: they change on restart
+ * and when the log starts a new lineage. */
 int repl_init(struct db *db, struct rlog *log, const struct repl_ops *ops, struct err *e);
-/* Ends every call (streams get their trailers), closes every proxy
- * connection (rolling back), waits for repl's jobs. Before work_stop(). */
+/* Shutdown, first step, while net still serves: new calls get UNAVAILABLE;
+ * LogEntries streams end with OK trailers (Snapshot streams with
+ * UNAVAILABLE) as soon as no job of theirs is in flight; unary calls in
+ * flight finish normally. Idempotent. */
+void repl_stop(void);
+/* Shutdown, last step, after net dropped every connection (each call was
+ * cancelled): repl_stop if not done, stops the watcher thread, closes
+ * every proxy connection (rolling back) and waits for repl's jobs,
+ * interrupting statements (db_interrupt_all). Before work_stop(). */
 void repl_shutdown(void);
 void repl_tick(void); /* about once a second: closes proxy connections idle for 30 s */
 size_t repl_busy_jobs(void);

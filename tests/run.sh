@@ -22,7 +22,7 @@ if [ "${SQLWIRE_ONLY:-}" != node ]; then
 	done
 fi
 if [ "${SQLWIRE_ONLY:-}" != unit ]; then
-	files=$(ls tests/integ/*.test.mjs tests/interop/*.test.mjs 2>/dev/null)
+	files=$(ls tests/integ/*.test.mjs tests/interop/*.test.mjs tests/fault/*.test.mjs 2>/dev/null)
 	if [ -n "$files" ]; then
 		log=$(mktemp)
 		node --test --test-concurrency=2 --test-reporter=spec $files >"$log" 2>&1
