@@ -281,6 +281,18 @@ static void net_http_out(void *owner, const struct sess_http_out *o)
 	buf_free(&b);
 }
 
+/* Whether the connection must close after this response. lws 4.1 has no
+ * notion of chunked request bodies: a POST without content-length is taken
+ * to have a 100 MB body, and lws_http_transaction_completed then goes to
+ * LRS_DISCARD_BODY and swallows the next request as the rest of it (seen
+ * with lws debug logs). So a chunked request body costs its connection.
+ * Replicas send every gRPC-web call chunked (REPLICA_TRAFFIC.md): each call
+ * gets a fresh connection; hyper handles `connection: close` fine. */
+static bool net_must_close(const struct net_conn *c)
+{
+	return c->body_chunked;
+}
+
 /* Writes headers, then the buffered body in pieces. Returns -1 to close. */
 static int net_http_write(struct net_conn *c)
 {
@@ -297,8 +309,8 @@ static int net_http_write(struct net_conn *c)
 							       (const unsigned char *)"chunked", 7, &p, end))
 			return -1;
 		/* after a chunked request body lws cannot find the next request:
-		 * answer it and close the connection */
-		if (c->body_chunked && !c->chunked &&
+		 * answer it and close the connection (net_must_close) */
+		if (net_must_close(c) && !c->chunked &&
 		    lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:", (const unsigned char *)"close",
 						5, &p, end))
 			return -1;
@@ -340,7 +352,7 @@ complete:
 	buf_free(&c->body);
 	c->body_overflow = false;
 	net_repl_forget(c);
-	if (N.stopping || c->body_chunked)
+	if (N.stopping || net_must_close(c))
 		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }

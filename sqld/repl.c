@@ -503,6 +503,9 @@ static void run_log_entries(struct repl_call *c)
 		put_frame_messages(c);
 		c->next = frame_get_no(rlog_batch_frame(&c->batch, c->batch.n - 1)) + 1;
 	}
+	/* a follower may wait long between chunks: hold no buffer meanwhile */
+	rlog_batch_free(&c->batch);
+	rlog_batch_init(&c->batch);
 }
 
 static void run_snapshot(struct repl_call *c)
