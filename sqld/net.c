@@ -588,17 +588,29 @@ static void net_ws_queue(struct net_conn *c, unsigned char *p, size_t n)
 	lws_callback_on_writable(c->wsi);
 }
 
-static void net_ws_send(void *owner, const struct hr_server_msg *m)
+/* The session's encoder (sess.h): JSON after LWS_PRE bytes of headroom for
+ * the frame header lws writes. Pure, so workers call it. */
+static void net_ws_encode(struct buf *b, const struct hr_server_msg *m)
+{
+	buf_reserve(b, LWS_PRE + 256);
+	b->len = LWS_PRE;
+	hjson_encode_server_msg(b, m);
+}
+
+static void net_ws_send_encoded(void *owner, struct buf *b)
 {
 	struct net_conn *c = owner;
-	if (c->close_code)
+	if (c->close_code || b->len < LWS_PRE)
 		return;
+	net_ws_queue(c, (unsigned char *)b->p + LWS_PRE, b->len - LWS_PRE);
+}
+
+static void net_ws_send(void *owner, const struct hr_server_msg *m)
+{
 	struct buf b;
 	buf_init(&b);
-	buf_reserve(&b, LWS_PRE + 256);
-	b.len = LWS_PRE; /* headroom for the frame header lws writes */
-	hjson_encode_server_msg(&b, m);
-	net_ws_queue(c, (unsigned char *)b.p + LWS_PRE, b.len - LWS_PRE);
+	net_ws_encode(&b, m);
+	net_ws_send_encoded(owner, &b);
 	buf_free(&b);
 }
 
@@ -807,7 +819,7 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		N.nconns++;
 		const char *name = lws_get_protocol(wsi)->name;
 		c->version = strcmp(name, "hrana3") == 0 ? 3 : strcmp(name, "hrana2") == 0 ? 2 : 1;
-		c->ws = sess_ws_open(c, c->version);
+		c->ws = sess_ws_open(c, c->version, net_ws_encode);
 		return 0;
 	}
 	case LWS_CALLBACK_RECEIVE:
@@ -898,7 +910,7 @@ int net_start(const struct cfg *c, struct db *db, struct rlog *log, struct err *
 		.max_reqs = c->max_reqs,
 		.self_url = c->self_url,
 	};
-	static const struct sess_ops ops = {net_ws_send, net_ws_close, net_http_out};
+	static const struct sess_ops ops = {net_ws_send, net_ws_send_encoded, net_ws_close, net_http_out};
 	sess_init(db, &lim, &ops);
 	if (work_start(c->workers, net_wake, NULL))
 		return err_set(e, "cannot start worker threads");

@@ -175,6 +175,7 @@ void sess_job_free(struct sess_job *j)
 {
 	sess_arena_free(j->a);
 	arena_free(&j->out);
+	buf_free(&j->wire);
 	free(j);
 }
 
@@ -563,6 +564,13 @@ static void job_run(struct work_job *w)
 		run_stateless(j);
 		break;
 	}
+	if (j->kind == J_CUR_FETCH) {
+		j->resp.type = HR_REQ_FETCH_CURSOR;
+		j->resp.entries = j->entries;
+		j->resp.nentries = j->nentries;
+		j->resp.done = j->cursor_done;
+	}
+	sess_ws_encode_reply(j);
 }
 
 /* ---- network side: completions ---- */
@@ -610,10 +618,6 @@ static void job_done(struct work_job *w)
 		j->a = NULL;
 		break;
 	case J_CUR_FETCH:
-		j->resp.type = HR_REQ_FETCH_CURSOR;
-		j->resp.entries = j->entries;
-		j->resp.nentries = j->nentries;
-		j->resp.done = j->cursor_done;
 		sess_ws_reply(j);
 		break;
 	case J_PIPE:

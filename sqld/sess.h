@@ -16,6 +16,7 @@
 #ifndef SQLWIRE_SESS_H
 #define SQLWIRE_SESS_H
 #include "arena.h"
+#include "buf.h"
 #include "hrana.h"
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,8 +42,15 @@ struct sess_http_out {
 	const struct hr_batch_result *legacy;      /* POST / */
 };
 
+/* Encodes a server message for a WebSocket (the transport's encoding, with
+ * whatever headroom it needs). Must be callable from any thread: sess calls
+ * it on the worker that ran the request, so the network thread only writes. */
+typedef void (*sess_ws_encoder)(struct buf *b, const struct hr_server_msg *m);
+
 struct sess_ops {
 	void (*ws_send)(void *owner, const struct hr_server_msg *m);
+	/* Sends bytes made by the session's encoder (b is the encoder's output). */
+	void (*ws_send_encoded)(void *owner, struct buf *b);
 	void (*ws_close)(void *owner, int code, const char *reason);
 	/* Called once per call, or once per chunk for cursors (out->more). */
 	void (*http_out)(void *owner, const struct sess_http_out *out);
@@ -66,7 +74,7 @@ struct arena *sess_arena_new(void);
 void sess_arena_free(struct arena *a);
 
 /* WebSocket: version is the negotiated Hrana version (1..3). */
-struct sess_ws *sess_ws_open(void *owner, int version);
+struct sess_ws *sess_ws_open(void *owner, int version, sess_ws_encoder encode);
 void sess_ws_msg(struct sess_ws *ws, struct arena *a, const struct hr_client_msg *m);
 void sess_ws_gone(struct sess_ws *ws); /* the socket is gone; no more callbacks */
 

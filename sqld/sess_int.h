@@ -68,6 +68,7 @@ struct sess_job {
 	struct hr_stmt_result *sres;
 	struct hr_cursor_entry *entries;
 	size_t nentries;
+	struct buf wire; /* WS: the reply, encoded on the worker */
 };
 
 struct sess_stream {
@@ -94,6 +95,7 @@ struct sess_stream {
 struct sess_ws {
 	void *owner; /* NULL once gone */
 	int version;
+	sess_ws_encoder encode; /* set at open, read by workers */
 	bool hello;
 	struct sess_sqls sqls;
 	struct sess_stream *streams;
@@ -136,6 +138,7 @@ void sess_stream_close(struct sess_stream *st);
 void sess_stream_free(struct sess_stream *st);
 /* completions, called from the job-done dispatcher in sess.c */
 void sess_ws_reply(struct sess_job *j);
+void sess_ws_encode_reply(struct sess_job *j); /* worker thread */
 void sess_ws_maybe_free(struct sess_ws *ws);
 void sess_http_unlink(struct sess_stream *st);
 bool sess_http_finish_pipeline(struct sess_job *j);

@@ -6,32 +6,55 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void ws_reply_msg(const struct sess_job *j, struct hr_server_msg *m)
+{
+	memset(m, 0, sizeof *m);
+	m->request_id = j->request_id;
+	if (j->ok) {
+		m->type = HR_SMSG_RESPONSE_OK;
+		m->resp = j->resp;
+		m->resp.type = j->req->type;
+	} else {
+		m->type = HR_SMSG_RESPONSE_ERROR;
+		m->error = j->err;
+	}
+}
+
+/* On the worker, right after the request ran: the network thread then only
+ * writes bytes. */
+void sess_ws_encode_reply(struct sess_job *j)
+{
+	if (!j->ws || !j->ws->encode || !j->req)
+		return;
+	struct hr_server_msg m;
+	ws_reply_msg(j, &m);
+	j->ws->encode(&j->wire, &m);
+}
+
 void sess_ws_reply(struct sess_job *j)
 {
 	struct sess_ws *ws = j->ws;
 	if (!ws->owner)
 		return;
-	struct hr_server_msg m = {.request_id = j->request_id};
-	if (j->ok) {
-		m.type = HR_SMSG_RESPONSE_OK;
-		m.resp = j->resp;
-		m.resp.type = j->req->type;
-	} else {
-		m.type = HR_SMSG_RESPONSE_ERROR;
-		m.error = j->err;
+	if (j->wire.len) {
+		S.ops.ws_send_encoded(ws->owner, &j->wire);
+		return;
 	}
+	struct hr_server_msg m;
+	ws_reply_msg(j, &m);
 	S.ops.ws_send(ws->owner, &m);
 }
 
 /* ---- WebSocket ---- */
 
-struct sess_ws *sess_ws_open(void *owner, int version)
+struct sess_ws *sess_ws_open(void *owner, int version, sess_ws_encoder encode)
 {
 	struct sess_ws *ws = calloc(1, sizeof *ws);
 	if (!ws)
 		abort();
 	ws->owner = owner;
 	ws->version = version;
+	ws->encode = encode;
 	ws->next = S.wss;
 	if (S.wss)
 		S.wss->prev = ws;
