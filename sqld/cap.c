@@ -120,14 +120,11 @@ static int cap_checkpoint(struct cap *c, int mode, struct err *e)
 	pthread_mutex_unlock(&c->mu);
 	if (failed)
 		return err_set(e, "capture is failing: not checkpointing");
-	/* PASSIVE needs no write lock, so it may hold cap->mu (a committer waits
-	 * for it while holding the write lock; PASSIVE does not wait for that).
-	 * TRUNCATE takes the write lock: it must not hold cap->mu. */
-	if (mode == SQLITE_CHECKPOINT_PASSIVE)
-		pthread_mutex_lock(&c->mu);
+	/* No lock of ours is needed: every frame a checkpoint can see is
+	 * committed, hence captured (under the WAL write lock, vfs.h); a PASSIVE
+	 * checkpoint only reads the WAL, and the WAL restarts only under the
+	 * write lock, after the previous commit's capture. */
 	int rc = sqlite3_wal_checkpoint_v2(c->ckdb, NULL, mode, &nlog, &nckpt);
-	if (mode == SQLITE_CHECKPOINT_PASSIVE)
-		pthread_mutex_unlock(&c->mu);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		return err_set(e, "checkpoint: %s", sqlite3_errmsg(c->ckdb));
 	uint32_t frames = cap_wal_frames(c);
@@ -141,6 +138,14 @@ static int cap_checkpoint(struct cap *c, int mode, struct err *e)
 		}
 	}
 	return 0;
+}
+
+int cap_wal_hook(void *arg, sqlite3 *db, const char *dbname, int nframes)
+{
+	(void)arg;
+	if (nframes >= CAP_CKPT_FRAMES)
+		sqlite3_wal_checkpoint_v2(db, dbname, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
 }
 
 static void *cap_main(void *arg)

@@ -10,12 +10,15 @@
  *   holds the same frames until a checkpoint, and a log that was not closed
  *   cleanly is rebuilt from the database at start-up, so after a power loss
  *   no acknowledged write is missing from the log that replicas then see.
- * - Checkpoints: auto-checkpoint is off on every connection; cap runs a
- *   PASSIVE checkpoint on its own connection from a thread of its own when
- *   the WAL passes CAP_CKPT_FRAMES frames or every checkpoint interval, and a
- *   TRUNCATE one at a clean close. A checkpoint can only copy frames that
- *   are already in the log. When readers keep the WAL from being reset and it
- *   grows past CAP_WARN_FRAMES, a warning is logged (at most once a minute).
+ * - Checkpoints: SQLite's auto-checkpoint is off on every connection. Ours:
+ *   the committing connection runs a PASSIVE checkpoint right after a commit
+ *   that leaves CAP_CKPT_FRAMES or more frames in the WAL (cap_wal_hook, as
+ *   SQLite's own would, so under steady writes the WAL still gets reset);
+ *   cap's thread runs one every checkpoint interval and when the WAL is big;
+ *   a TRUNCATE one runs at a clean close. A checkpoint can only copy frames
+ *   that are already in the log. When readers keep the WAL from being reset
+ *   and it grows past CAP_WARN_FRAMES, a warning is logged (at most once a
+ *   minute).
  * - Start-up: a log that was closed cleanly, with a marker file recording the
  *   database it matched (page count and CRC-64 of the file), is trusted only
  *   if the database still matches; anything else (kill -9, power loss, a
@@ -41,6 +44,7 @@
 
 struct cap;
 struct rlog;
+struct sqlite3;
 
 struct cap_opts {
 	const char *db_path;          /* the primary database file (WAL mode, 4096-byte pages) */
@@ -61,6 +65,10 @@ int cap_open(const struct cap_opts *o, struct cap **out, struct cap_open_info *i
  * after every other connection to the database is closed. */
 void cap_close(struct cap *c);
 struct rlog *cap_log(struct cap *c);
+/* The WAL hook every connection to the primary registers (sqlite3_wal_hook,
+ * after sqlite3_wal_autocheckpoint(db, 0)): checkpoints past CAP_CKPT_FRAMES. */
+int cap_wal_hook(void *arg, struct sqlite3 *db, const char *dbname, int nframes);
+
 /* The frame_no of the last commit in the log; false when the log is empty. */
 bool cap_last_commit(struct cap *c, uint64_t *frame_no);
 #endif

@@ -248,7 +248,9 @@ int db_conn_open(struct db *db, struct db_conn **out, struct err *e)
 		return -1;
 	}
 	sqlite3_busy_handler(c->sq, db_busy, c);
-	sqlite3_wal_autocheckpoint(c->sq, 0);
+	sqlite3_wal_autocheckpoint(c->sq, 0); /* before the hook: it replaces the hook */
+	if (db->cap)
+		sqlite3_wal_hook(c->sq, cap_wal_hook, NULL);
 	sqlite3_db_config(c->sq, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	sqlite3_set_authorizer(c->sq, db_authorize, NULL);
 	if (db_exec(c->sq, db->o.sync_normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", e)) {

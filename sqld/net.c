@@ -78,7 +78,8 @@ struct net_conn {
 	struct sess_call *call;
 	int status;
 	const char *ctype;
-	struct buf out;       /* response body bytes not yet written */
+	struct buf out;       /* response body; bytes [out_off, out.len) not yet written */
+	size_t out_off;
 	bool headers_sent;
 	bool chunked;         /* cursor: Transfer-Encoding chunked, more may come */
 	bool out_final;       /* no more body after out */
@@ -301,7 +302,7 @@ static int net_http_write(struct net_conn *c)
 		if (!c->status)
 			return 0;
 		unsigned char hb[LWS_PRE + 2048], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof hb - 1;
-		lws_filepos_t clen = c->chunked ? LWS_ILLEGAL_HTTP_CONTENT_LEN : (lws_filepos_t)c->out.len;
+		lws_filepos_t clen = c->chunked ? LWS_ILLEGAL_HTTP_CONTENT_LEN : (lws_filepos_t)(c->out.len - c->out_off);
 		if (lws_add_http_common_headers(wsi, (unsigned)c->status, c->ctype, clen, &p, end) ||
 		    net_cors(wsi, &p, end))
 			return -1;
@@ -317,22 +318,31 @@ static int net_http_write(struct net_conn *c)
 		if (lws_finalize_write_http_header(wsi, start, &p, end))
 			return -1;
 		c->headers_sent = true;
-		if (!c->chunked && c->out.len == 0)
+		if (!c->chunked && c->out.len == c->out_off)
 			goto complete;
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
-	if (c->out.len) {
+	if (c->out.len > c->out_off) {
+		/* written from an offset: consuming from the front would move the
+		 * rest of a large body once per piece */
 		static unsigned char piece[LWS_PRE + NET_CHUNK];
-		size_t n = c->out.len < NET_CHUNK ? c->out.len : NET_CHUNK;
-		bool last = n == c->out.len && c->out_final;
-		memcpy(piece + LWS_PRE, c->out.p, n);
+		size_t left = c->out.len - c->out_off;
+		size_t n = left < NET_CHUNK ? left : NET_CHUNK;
+		bool last = n == left && c->out_final;
+		memcpy(piece + LWS_PRE, c->out.p + c->out_off, n);
 		if (lws_write(wsi, piece + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
 			return -1;
-		buf_consume(&c->out, n);
+		c->out_off += n;
 		N.out_bytes -= n;
+		if (c->out_off == c->out.len) {
+			if (c->out.cap > 4 * NET_CHUNK)
+				buf_free(&c->out);
+			c->out.len = 0;
+			c->out_off = 0;
+		}
 		if (!last) {
-			if (c->out.len)
+			if (c->out.len > c->out_off)
 				lws_callback_on_writable(wsi);
 			else
 				net_http_continue(c);
@@ -759,7 +769,8 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 			repl_cancel(c->rcall);
 			c->rcall = NULL;
 			net_repl_forget(c);
-			N.out_bytes -= c->out.len;
+			N.out_bytes -= c->out.len - c->out_off;
+			c->out_off = 0;
 			buf_free(&c->out);
 			buf_free(&c->body);
 			c->wsi = NULL;
