@@ -36,6 +36,11 @@ static const struct cfg_opt cfg_opts[] = {
 	{"--max-log-size", NULL, "SQLD_MAX_LOG_SIZE", CFG_COUNT, O(max_log_size_mb), "compact the frame log past this many MB (default 200)"},
 	{"--max-log-duration", NULL, "SQLD_MAX_LOG_DURATION", CFG_INT, O(max_log_duration_s), "compact the frame log once it is this many seconds old"},
 	{"--checkpoint-interval-s", NULL, "SQLD_CHECKPOINT_INTERVAL_S", CFG_INT, O(checkpoint_interval_s), "checkpoint the WAL this often (default: by WAL size)"},
+	{"--auth-jwt-key-file", NULL, "SQLD_AUTH_JWT_KEY_FILE", CFG_STR, O(auth_jwt_key_file), "Ed25519 public key(s) for JWTs: PEM or raw base64url"},
+	{"--auth-jwt-key", NULL, "SQLD_AUTH_JWT_KEY", CFG_STR, O(auth_jwt_key), "the JWT public key itself (instead of a file)"},
+	{"--http-auth", NULL, "SQLD_HTTP_AUTH", CFG_STR, O(http_auth), "basic:<base64 of user:password> accepts HTTP Basic"},
+	{"--https-cert-file", NULL, "SQLD_HTTPS_CERT_FILE", CFG_STR, O(https_cert_file), "PEM certificate chain: serve https:// and wss://"},
+	{"--https-key-file", NULL, "SQLD_HTTPS_KEY_FILE", CFG_STR, O(https_key_file), "PEM private key of --https-cert-file"},
 	{"--help", "-h", NULL, CFG_BOOL, O(help), "print this help"},
 	{"--version", "-V", NULL, CFG_BOOL, O(version), "print the version"},
 };
@@ -198,5 +203,9 @@ int cfg_parse(struct cfg *c, int argc, char **argv, struct err *e)
 		if (cfg_set(c, o, v, o->flag, e))
 			return -1;
 	}
+	if (!c->https_cert_file != !c->https_key_file)
+		return err_set(e, "--https-cert-file and --https-key-file go together");
+	if (c->auth_jwt_key_file && c->auth_jwt_key)
+		return err_set(e, "give the JWT key either as a file or inline, not both");
 	return 0;
 }

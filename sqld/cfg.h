@@ -26,6 +26,12 @@ struct cfg {
 	size_t max_log_size_mb;     /* --max-log-size: compact the frame log past this */
 	int max_log_duration_s;     /* --max-log-duration: or when older (0: never) */
 	int checkpoint_interval_s;  /* --checkpoint-interval-s (0: by WAL size only) */
+	/* authentication and TLS (auth.h, net.c) */
+	const char *auth_jwt_key_file; /* --auth-jwt-key-file: Ed25519 public key(s), PEM or base64url */
+	const char *auth_jwt_key;      /* --auth-jwt-key / SQLD_AUTH_JWT_KEY: the key itself */
+	const char *http_auth;         /* --http-auth basic:<base64 user:pass> */
+	const char *https_cert_file;   /* --https-cert-file: serve https:// and wss:// ... */
+	const char *https_key_file;    /* --https-key-file: ... with this private key */
 	bool help, version;
 };
 

@@ -218,6 +218,8 @@ static int db_authorize(void *arg, int action, const char *a1, const char *a2, c
 			   strcasecmp(a1, "locking_mode") == 0))
 			return SQLITE_DENY;
 	}
+	if (action == SQLITE_ATTACH && !exec_attach_allowed())
+		return SQLITE_DENY; /* the credential's grant (auth.h) */
 	if (action == SQLITE_ATTACH && a1 && a1[0] && strcmp(a1, ":memory:") != 0)
 		return SQLITE_DENY; /* as libSQL without allow_attach */
 	return SQLITE_OK;

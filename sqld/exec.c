@@ -32,6 +32,70 @@ static void *xrealloc(void *p, size_t n)
 	return q;
 }
 
+/* ---- access (exec.h "access"): per worker thread ---- */
+
+static _Thread_local unsigned exec_tl_allow = EXEC_ALLOW_ALL;
+static _Thread_local bool exec_tl_forbidden;        /* a statement was refused */
+static _Thread_local bool exec_tl_attach_denied;    /* the authorizer refused an ATTACH (this prepare) */
+static _Thread_local const void *exec_tl_attach_st; /* the last statement prepared with an ATTACH */
+static _Thread_local bool exec_tl_attach_seen;
+
+void exec_set_allow(unsigned allow)
+{
+	exec_tl_allow = allow;
+	exec_tl_forbidden = false;
+}
+
+unsigned exec_allow(void)
+{
+	return exec_tl_allow;
+}
+
+bool exec_take_forbidden(void)
+{
+	bool f = exec_tl_forbidden;
+	exec_tl_forbidden = false;
+	return f;
+}
+
+bool exec_attach_allowed(void)
+{
+	exec_tl_attach_seen = true;
+	if (exec_tl_allow & EXEC_ALLOW_ATTACH)
+		return true;
+	exec_tl_attach_denied = true;
+	return false;
+}
+
+static void forbid(struct hr_error *err, const char *what)
+{
+	exec_tl_forbidden = true;
+	err->code = HR_E_FORBIDDEN;
+	err->message = what;
+	err->extended_code = 0;
+}
+
+/* SQLite's own classification decides: a statement that may write the
+ * database (sqlite3_stmt_readonly false, which includes BEGIN IMMEDIATE and
+ * EXCLUSIVE) needs the write permission. Call before the first step. */
+static int guard(sqlite3_stmt *st, struct hr_error *err)
+{
+	if ((exec_tl_allow & EXEC_ALLOW_WRITE) || sqlite3_stmt_readonly(st))
+		return 0;
+	forbid(err, "Authorization forbidden: the credential has no write permission");
+	return -1;
+}
+
+/* Prepares through SQLite, noting what the authorizer saw (ATTACH). */
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, const char **tail)
+{
+	exec_tl_attach_denied = exec_tl_attach_seen = false;
+	int rc = sqlite3_prepare_v3(db, sql, -1, 0, st, tail);
+	if (exec_tl_attach_seen && *st)
+		exec_tl_attach_st = *st; /* never kept in the statement cache */
+	return rc;
+}
+
 /* ---- SQL lexing: fillers, the statement classifier ---- */
 
 static bool is_space(char c)
@@ -205,6 +269,11 @@ static void sqlite_error(sqlite3 *db, int rc, struct arena *a, struct hr_error *
 /* A failed prepare of the text that starts `base` bytes into the caller's SQL. */
 static void prepare_error(sqlite3 *db, int rc, size_t base, struct arena *a, struct hr_error *err)
 {
+	if (exec_tl_attach_denied) {
+		exec_tl_attach_denied = false;
+		forbid(err, "Authorization forbidden: the credential has no attach permission");
+		return;
+	}
 	int off = sqlite3_error_offset(db);
 	if (off >= 0)
 	{
@@ -269,7 +338,7 @@ static int open_stmt(sqlite3 *db, const char *sql, struct arena *a, sqlite3_stmt
 	const char *p = sql, *tail = NULL;
 	for (;;) {
 		/* SQLite skips leading ';' itself; loop in case it stops after one */
-		int rc = sqlite3_prepare_v3(db, p, -1, 0, &st, &tail);
+		int rc = prepare(db, p, &st, &tail);
 		if (rc != SQLITE_OK) {
 			prepare_error(db, rc, (size_t)(p - sql), a, err);
 			sqlite3_finalize(st);
@@ -497,6 +566,12 @@ static sqlite3_stmt *cache_find(sqlite3 *db, const char *sql)
 
 static void cache_release(sqlite3 *db, sqlite3_stmt *st)
 {
+	if (st == exec_tl_attach_st) {
+		/* an ATTACH is checked when prepared: never reused by another credential */
+		exec_tl_attach_st = NULL;
+		sqlite3_finalize(st);
+		return;
+	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	int n = 0;
@@ -526,6 +601,10 @@ static int run_stmt(sqlite3 *db, const struct hr_stmt *s, struct budget *bud, st
 	sqlite3_stmt *st = s->sql ? cache_find(db, s->sql) : NULL;
 	if (!st && open_stmt(db, s->sql, a, &st, err) != 0)
 		return -1;
+	if (guard(st, err) != 0) {
+		cache_release(db, st);
+		return -1;
+	}
 	if (bind_args(db, st, s, a, err) != 0) {
 		cache_release(db, st);
 		return -1;
@@ -702,7 +781,7 @@ int exec_sequence(sqlite3 *db, const char *sql, struct arena *a, struct hr_error
 			return 0;
 		sqlite3_stmt *st = NULL;
 		const char *tail = NULL;
-		int rc = sqlite3_prepare_v3(db, p, -1, 0, &st, &tail);
+		int rc = prepare(db, p, &st, &tail);
 		if (rc != SQLITE_OK) {
 			prepare_error(db, rc, (size_t)(p - sql), a, err);
 			sqlite3_finalize(st);
@@ -713,7 +792,7 @@ int exec_sequence(sqlite3 *db, const char *sql, struct arena *a, struct hr_error
 		p = tail;
 		if (!st)
 			continue;
-		if (bind_args(db, st, &no_args, a, err) != 0) {
+		if (guard(st, err) != 0 || bind_args(db, st, &no_args, a, err) != 0) {
 			sqlite3_finalize(st);
 			return -1;
 		}
@@ -858,7 +937,7 @@ int exec_cursor_fetch(struct exec_cursor *c, struct arena *a, uint32_t max_entri
 				cursor_step_done(c, OUT_ERR);
 				continue;
 			}
-			if (bind_args(c->db, st, s, a, &e) != 0) {
+			if (guard(st, &e) != 0 || bind_args(c->db, st, s, a, &e) != 0) {
 				sqlite3_finalize(st);
 				entry_step_error(&ev, (uint32_t)c->i, &e);
 				cursor_step_done(c, OUT_ERR);

@@ -129,6 +129,28 @@ void exec_cursor_close(struct exec_cursor *c);
  * cache); call before sqlite3_close. */
 void exec_forget(struct sqlite3 *db);
 
+/* ---- access (authentication's grant, PROTOCOL.md §7.2) ----
+ * What the statements run by the calling thread may do, set by the caller
+ * before each job (sess, repl) from the request's grant; a new thread
+ * allows everything (EXEC_ALLOW_ALL). Decided by SQLite's classification,
+ * never by reading SQL text: a statement for which sqlite3_stmt_readonly()
+ * is false (writes, DDL, BEGIN IMMEDIATE/EXCLUSIVE, writing PRAGMAs) needs
+ * EXEC_ALLOW_WRITE, and fails before its first step with the statement
+ * error FORBIDDEN; describe is not refused. An ATTACH needs
+ * EXEC_ALLOW_ATTACH: the connection's authorizer asks exec_attach_allowed()
+ * while SQLite prepares it, and the prepare error becomes FORBIDDEN. A
+ * statement prepared with an ATTACH is never reused from the statement
+ * cache. */
+#define HR_E_FORBIDDEN "FORBIDDEN"
+enum { EXEC_ALLOW_READ = 1, EXEC_ALLOW_WRITE = 2, EXEC_ALLOW_ATTACH = 4, EXEC_ALLOW_ALL = 7 };
+void exec_set_allow(unsigned allow); /* also clears the forbidden mark */
+unsigned exec_allow(void);
+/* True when a statement was refused (FORBIDDEN) since exec_set_allow or the
+ * last call; clears the mark. */
+bool exec_take_forbidden(void);
+/* For the authorizer on an SQLITE_ATTACH action: whether this thread may. */
+bool exec_attach_allowed(void);
+
 /* ---- helpers ---- */
 
 /* Hrana code for a SQLite result code (primary or extended): "SQLITE_CONSTRAINT",

@@ -3,6 +3,7 @@
  * dedicated thread waits for SIGTERM/SIGINT and asks the network loop to stop,
  * which then finishes in-flight work, rolls back open transactions, and closes
  * the database cleanly (exit 0). */
+#include "auth.h"
 #include "baton.h"
 #include "cap.h"
 #include "cfg.h"
@@ -56,6 +57,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sqld: cannot get random bytes\n");
 		return 1;
 	}
+	/* authentication: no key and no Basic credential = open access */
+	char *jwt_key = NULL;
+	if (cfg.auth_jwt_key_file && !(jwt_key = auth_read_key_file(cfg.auth_jwt_key_file, &e))) {
+		fprintf(stderr, "sqld: %s\n", e.msg);
+		return 2;
+	}
+	struct auth_opts aopts = {
+		.jwt_key = jwt_key ? jwt_key : cfg.auth_jwt_key,
+		.http_auth = cfg.http_auth,
+		.gid = getenv("LIBSQL_GID"),
+	};
+	struct auth *auth = NULL;
+	int arc = auth_new(&aopts, &auth, &e);
+	free(jwt_key);
+	if (arc) {
+		fprintf(stderr, "sqld: %s\n", e.msg);
+		return 2;
+	}
+	net_set_auth(auth);
 	struct db *db = NULL;
 	struct db_opts dopts = {
 		.dir = cfg.db_path,
@@ -64,6 +84,7 @@ int main(int argc, char **argv)
 	};
 	if (db_open(&dopts, &db, &e)) {
 		fprintf(stderr, "sqld: %s\n", e.msg);
+		auth_free(auth);
 		return 1;
 	}
 	char log_dir[4096];
@@ -81,6 +102,7 @@ int main(int argc, char **argv)
 	if (cap_open(&copts, &cap, &cinfo, &e)) {
 		fprintf(stderr, "sqld: %s\n", e.msg);
 		db_close(db);
+		auth_free(auth);
 		return 1;
 	}
 	if (cinfo.rebuilt)
@@ -90,19 +112,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sqld: %s\n", e.msg);
 		cap_close(cap);
 		db_close(db);
+		auth_free(auth);
 		return 1;
 	}
 	pthread_t sig_thread;
 	pthread_create(&sig_thread, NULL, main_signals, &set);
 	pthread_detach(sig_thread);
 	const char *host = cfg.listen_host;
-	printf("sqld listening on http://%s%s%s:%d\n", strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+	printf("sqld listening on %s://%s%s%s:%d\n", cfg.https_cert_file ? "https" : "http", strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
 	       net_port());
 	fflush(stdout);
 	log_info("serving %s (synchronous=%s)", db_path(db), cfg.sync_normal ? "NORMAL" : "FULL");
 	net_run();
 	cap_close(cap);
 	db_close(db);
+	auth_free(auth);
 	log_info("stopped");
 	return 0;
 }

@@ -27,6 +27,7 @@
  * written. Errors net finds itself on these routes (body too large, server
  * busy or stopping, bad chunked framing) are gRPC-shaped too. */
 #include "net.h"
+#include "auth.h"
 #include "cfg.h"
 #include "chunked.h"
 #include "db.h"
@@ -37,6 +38,7 @@
 #include "sess.h"
 #include "work.h"
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -84,6 +86,7 @@ struct net_conn {
 	bool chunked;         /* cursor: Transfer-Encoding chunked, more may come */
 	bool out_final;       /* no more body after out */
 	bool want_continue;   /* cursor / stream: ask sess or repl for more once out is written */
+	unsigned allow;       /* the request's grant (auth.h), checked at its headers */
 	/* gRPC-web */
 	struct repl_call *rcall;
 	char *rpath;          /* the request path, and the metadata headers (NULL: absent) */
@@ -108,7 +111,16 @@ static struct {
 	size_t out_bytes; /* response bytes buffered, all connections */
 	int port;
 	bool repl_on;     /* the replication routes are served */
+	const struct auth *auth; /* net_set_auth; NULL: open access */
+	bool tls;
 } N;
+
+static const struct auth *net_auth; /* kept across net_start's reset of N */
+
+void net_set_auth(const struct auth *a)
+{
+	net_auth = a;
+}
 
 /* ---- HTTP responses ---- */
 
@@ -408,6 +420,56 @@ static void net_reply_bad_chunks(struct net_conn *c)
 		net_reply_text(c, 400, "Malformed chunked request body");
 }
 
+/* The credential of a request: Authorization, else x-authorization (gRPC
+ * metadata: x-authorization first). Malloc'd, NULL when neither is sent. */
+static char *net_credential(struct lws *wsi, bool grpc)
+{
+	char *v = grpc ? net_hdr_dup(wsi, "x-authorization:") : NULL;
+	if (!v) {
+		int len = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+		if (len > 0 && (v = malloc((size_t)len + 1)) != NULL &&
+		    lws_hdr_copy(wsi, v, len + 1, WSI_TOKEN_HTTP_AUTHORIZATION) < 0) {
+			free(v);
+			v = NULL;
+		}
+	}
+	if (!v && !grpc)
+		v = net_hdr_dup(wsi, "x-authorization:");
+	return v;
+}
+
+/* Authenticates the request whose headers are in (PROTOCOL.md §7.3) and
+ * keeps its grant in c->allow. On failure answers it (HTTP 401/403 with
+ * {"error": ...}, or gRPC UNAUTHENTICATED / PERMISSION_DENIED) and returns
+ * -1. Every route that reaches the database calls this. */
+static int net_check_auth(struct net_conn *c, struct lws *wsi)
+{
+	c->allow = 0;
+	struct auth_grant g;
+	struct err e = {{0}};
+	bool grpc = c->route == NR_REPL;
+	char *cred = auth_enabled(N.auth) ? net_credential(wsi, grpc) : NULL;
+	int rc = auth_check(N.auth, cred, AUTH_DEFAULT_NS, &g, &e);
+	free(cred);
+	if (rc == AUTH_OK) {
+		c->allow = g.allow;
+		return 0;
+	}
+	char msg[700];
+	if (grpc) {
+		snprintf(msg, sizeof msg, "AuthError: %s", e.msg);
+		net_reply_grpc(c, rc == AUTH_E_FORBIDDEN ? GRPC_STATUS_PERMISSION_DENIED : GRPC_STATUS_UNAUTHENTICATED,
+			       msg);
+	} else {
+		if (rc == AUTH_E_FORBIDDEN)
+			snprintf(msg, sizeof msg, "%s", e.msg);
+		else
+			snprintf(msg, sizeof msg, "Unauthorized: `%s`", e.msg);
+		net_reply_generic(c, auth_http_status(rc), msg);
+	}
+	return -1;
+}
+
 /* The request line and headers are in. Returns -1 to close. */
 static int net_http_request(struct net_conn *c, struct lws *wsi)
 {
@@ -475,6 +537,10 @@ static int net_http_request(struct net_conn *c, struct lws *wsi)
 		net_reply_text(c, 404, "Not found");
 		return 0;
 	}
+	if (net_check_auth(c, wsi)) {
+		c->route = NR_NONE;
+		return 0;
+	}
 	char te[64];
 	c->body_chunked = lws_hdr_copy(wsi, te, sizeof te, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 &&
 			  strcasestr(te, "chunked") != NULL;
@@ -511,6 +577,7 @@ static void net_http_body_done(struct net_conn *c)
 	int rc;
 	const char *body = c->body.p ? c->body.p : "";
 	size_t n = c->body.len;
+	sess_set_allow(c->allow); /* the grant net_check_auth found, for the call started below */
 	switch (c->route) {
 	case NR_PIPE2:
 	case NR_PIPE3: {
@@ -543,8 +610,10 @@ static void net_http_body_done(struct net_conn *c)
 			.session_token = c->md_token ? arena_strdup(a, c->md_token) : NULL,
 			.namespace_bin = c->md_ns ? arena_strdup(a, c->md_ns) : NULL,
 			.authorization = c->md_auth ? arena_strdup(a, c->md_auth) : NULL,
+			.allow = c->allow,
 		};
 		c->rcall = repl_start(c, c->rpath, strlen(c->rpath), &md, a, copy, n);
+		sess_set_allow(0);
 		return;
 	}
 	case NR_LEGACY: {
@@ -563,6 +632,7 @@ static void net_http_body_done(struct net_conn *c)
 	default:
 		rc = -1;
 	}
+	sess_set_allow(0);
 	if (rc) {
 		sess_arena_free(a);
 		net_reply_text(c, 400, e.msg[0] ? e.msg : "Malformed request body");
@@ -831,6 +901,12 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		const char *name = lws_get_protocol(wsi)->name;
 		c->version = strcmp(name, "hrana3") == 0 ? 3 : strcmp(name, "hrana2") == 0 ? 2 : 1;
 		c->ws = sess_ws_open(c, c->version, net_ws_encode);
+		if (auth_enabled(N.auth)) {
+			/* for a hello without a jwt (Basic credentials, PROTOCOL.md §7.3) */
+			char *cred = net_credential(wsi, false);
+			sess_ws_set_upgrade_auth(c->ws, cred);
+			free(cred);
+		}
 		return 0;
 	}
 	case LWS_CALLBACK_RECEIVE:
@@ -891,6 +967,7 @@ int net_start(const struct cfg *c, struct db *db, struct rlog *log, struct err *
 {
 	memset(&N, 0, sizeof N);
 	N.cfg = c;
+	N.auth = net_auth;
 	lws_set_log_level(LLL_ERR, net_lws_log);
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof info);
@@ -906,9 +983,21 @@ int net_start(const struct cfg *c, struct db *db, struct rlog *log, struct err *
 	info.timeout_secs = 30;
 	info.fd_limit_per_thread = (unsigned)(c->max_conns + 64);
 	info.count_threads = 1;
+	if (c->https_cert_file) {
+		/* TLS on the user port (https://, wss://) through lws's OpenSSL:
+		 * TLS 1.2 or newer, HTTP/1.1 only (ALPN), no plain HTTP on it */
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = c->https_cert_file;
+		info.ssl_private_key_filepath = c->https_key_file;
+		info.ssl_options_set = SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 |
+				       SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION;
+		info.alpn = "http/1.1";
+		N.tls = true;
+	}
 	N.ctx = lws_create_context(&info);
 	if (!N.ctx)
-		return err_set(e, "cannot listen on %s:%d", c->listen_host, c->listen_port);
+		return err_set(e, "cannot listen on %s:%d%s", c->listen_host, c->listen_port,
+			       N.tls ? " (or cannot load the TLS certificate and key)" : "");
 	N.vh = lws_get_vhost_by_name(N.ctx, "default");
 	N.port = N.vh ? lws_get_vhost_listen_port(N.vh) : c->listen_port;
 	if (N.port <= 0) {
@@ -916,6 +1005,7 @@ int net_start(const struct cfg *c, struct db *db, struct rlog *log, struct err *
 		return err_set(e, "cannot listen on %s:%d", c->listen_host, c->listen_port);
 	}
 	struct sess_limits lim = {
+		.auth = N.auth,
 		.max_response_size = c->max_response_size,
 		.stream_idle_ms = c->stream_idle_s * 1000,
 		.max_reqs = c->max_reqs,

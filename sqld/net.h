@@ -12,6 +12,10 @@ struct cfg;
 struct db;
 struct rlog;
 
+struct auth;
+/* The authentication every route that reaches the database checks
+ * (auth.h); call before net_start. NULL or never called: open access. */
+void net_set_auth(const struct auth *a);
 /* Binds the listener and starts the workers. log: the primary's frame log
  * for the replication routes (see repl.h), or NULL for none. */
 int net_start(const struct cfg *c, struct db *db, struct rlog *log, struct err *e);

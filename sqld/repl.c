@@ -110,6 +110,7 @@ struct repl_call {
 	bool queued;
 	bool awaiting;
 	bool waiting;
+	unsigned allow;    /* the credential's grant (repl_md.allow): what proxy statements may do */
 	/* replication */
 	char log_id[RLOG_ID_STRLEN + 1]; /* the lineage the session token stood for */
 	uint64_t next;                   /* next frame_no wanted */
@@ -549,6 +550,7 @@ static struct db_conn *proxy_enter(struct repl_call *c)
 		}
 	}
 	db_conn_enter(cl->conn);
+	exec_set_allow(c->allow);
 	return cl->conn;
 }
 
@@ -596,6 +598,13 @@ static void run_execute(struct repl_call *c)
 		struct hr_batch_result *br = NULL;
 		struct hr_error berr = {0};
 		int rc = exec_batch(db, b, &lim, a, &br, &berr);
+		if (exec_take_forbidden()) {
+			/* a step the credential may not run: the program is refused */
+			db_conn_leave(conn);
+			fail(c, GRPC_STATUS_PERMISSION_DENIED,
+			     "Authorization forbidden: the credential has no write permission");
+			return;
+		}
 		bool timed_out = db_conn_timed_out(conn);
 		if (timed_out) {
 			/* interrupted by a write-lock steal while it ran */
@@ -1179,6 +1188,7 @@ struct repl_call *repl_start(void *owner, const char *path, size_t plen, const s
 			R.nclients++;
 		}
 		c = call_new(m, owner, a);
+		c->allow = md ? md->allow : 0;
 		if (m == M_EXECUTE)
 			c->prog = prog;
 		else if (m == M_DESCRIBE)

@@ -38,6 +38,7 @@ struct repl_md { /* request metadata (HTTP headers); NULL when absent */
 	const char *session_token; /* x-session-token */
 	const char *namespace_bin; /* x-namespace-bin (base64 of the namespace) */
 	const char *authorization; /* x-authorization */
+	unsigned allow;            /* the grant net's auth check found (auth.h AUTH_* bits) */
 };
 
 /* log: the primary's frame log (owned by the caller, outlives repl).

@@ -168,6 +168,7 @@ struct sess_job *sess_job_new(enum sess_kind kind, struct sess_stream *st, struc
 	j->w.run = job_run;
 	j->w.done = job_done;
 	arena_init(&j->out);
+	j->allow = S.next_allow; /* HTTP calls; WS jobs set theirs (ws_job) */
 	return j;
 }
 
@@ -303,11 +304,14 @@ static int job_enter(struct sess_job *j)
 		}
 	}
 	db_conn_enter(st->conn);
+	exec_set_allow(j->allow);
 	return 0;
 }
 
 static void job_leave(struct sess_job *j)
 {
+	if (exec_take_forbidden())
+		j->forbidden = true;
 	db_conn_leave(j->st->conn);
 }
 
@@ -521,6 +525,12 @@ static void job_run(struct work_job *w)
 			run_req(j, j->req, &j->resp, &j->err, &ok);
 			j->ok = ok;
 			job_leave(j);
+			if (j->forbidden && j->ok) {
+				/* a refused batch step: the whole request is refused */
+				j->ok = 0;
+				j->err.code = HR_E_FORBIDDEN;
+				j->err.message = "Authorization forbidden: the credential has no write permission";
+			}
 		}
 		break;
 	case J_CUR_OPEN:
@@ -574,6 +584,14 @@ static void job_run(struct work_job *w)
 }
 
 /* ---- network side: completions ---- */
+
+const char *const sess_forbidden_msg = "Authorization forbidden: the credential has no write permission";
+#define forbidden_msg sess_forbidden_msg
+
+void sess_set_allow(unsigned allow)
+{
+	S.next_allow = allow;
+}
 
 static void job_done(struct work_job *w)
 {
@@ -629,6 +647,17 @@ static void job_done(struct work_job *w)
 		sess_job_free(j);
 		return;
 	case J_HCUR:
+		if (j->forbidden && !j->cursor_started) {
+			if (j->owner) {
+				struct sess_http_out o = {.status = 403, .generic_error = forbidden_msg};
+				S.ops.http_out(j->owner, &o);
+			}
+			st->running = NULL;
+			sess_job_free(j);
+			sess_http_unlink(st);
+			sess_stream_close(st);
+			return;
+		}
 		sess_http_cursor_out(j);
 		if (!j->cursor_done && j->owner)
 			return; /* waits for sess_call_continue */
@@ -649,7 +678,10 @@ static void job_done(struct work_job *w)
 	case J_LEGACY:
 		if (j->owner) {
 			struct sess_http_out o = {.status = 200};
-			if (j->proto_err) {
+			if (j->forbidden) {
+				o.status = 403;
+				o.generic_error = forbidden_msg;
+			} else if (j->proto_err) {
 				o.status = 400;
 				o.generic_error = j->proto_err;
 			} else if (!j->ok) {

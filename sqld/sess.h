@@ -57,6 +57,7 @@ struct sess_ops {
 };
 
 struct sess_limits {
+	const struct auth *auth; /* WebSocket hello checks (auth.h); NULL: open access */
 	size_t max_response_size;
 	int stream_idle_ms;   /* HTTP stream expiry */
 	int max_reqs;         /* jobs in flight before HTTP gets 429 */
@@ -72,6 +73,18 @@ size_t sess_busy_jobs(void);
 
 struct arena *sess_arena_new(void);
 void sess_arena_free(struct arena *a);
+
+/* Authentication (auth.h): the transport checks the credential of an HTTP
+ * request before it starts the call, and tells sess what the grant allows
+ * (AUTH_* / EXEC_ALLOW_* bits) right before calling one of sess_http_*:
+ * that call's statements run with it. Consumed by the next call; a call
+ * started without it may run no statement that reads or writes (0). A
+ * statement the grant forbids makes the HTTP answer 403 {"error": ...} (and
+ * drops the stream); over WebSocket it is a response_error FORBIDDEN. */
+void sess_set_allow(unsigned allow);
+/* WebSocket: the Authorization header of the upgrade request (copied), used
+ * by a hello without a jwt. Call right after sess_ws_open. */
+void sess_ws_set_upgrade_auth(struct sess_ws *ws, const char *header);
 
 /* WebSocket: version is the negotiated Hrana version (1..3). */
 struct sess_ws *sess_ws_open(void *owner, int version, sess_ws_encoder encode);

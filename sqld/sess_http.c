@@ -26,7 +26,10 @@ bool sess_http_finish_pipeline(struct sess_job *j)
 	if (j->owner) {
 		struct sess_http_out o = {.status = 200};
 		char baton[BATON_TEXT_LEN + 1];
-		if (j->proto_err) {
+		if (j->forbidden) {
+			o.status = 403;
+			o.generic_error = sess_forbidden_msg;
+		} else if (j->proto_err) {
 			o.status = 400;
 			o.text = j->proto_err;
 		} else {
@@ -45,7 +48,7 @@ bool sess_http_finish_pipeline(struct sess_job *j)
 		sess_stream_free(st);
 		return false;
 	}
-	if (j->proto_err) {
+	if (j->proto_err || j->forbidden) {
 		sess_http_unlink(st);
 		sess_stream_close(st);
 		return false;

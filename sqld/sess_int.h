@@ -58,6 +58,8 @@ struct sess_job {
 	size_t nlegacy;
 	bool cursor_started, cursor_done, closed_stream;
 	bool submitted; /* on a worker or the completion queue */
+	unsigned allow;  /* what the request's credential allows (EXEC_ALLOW_*) */
+	bool forbidden;  /* a statement was refused for lack of permission */
 	/* outputs */
 	int ok; /* 1 ok, 0 Hrana error in err */
 	struct hr_error err;
@@ -97,6 +99,8 @@ struct sess_ws {
 	int version;
 	sess_ws_encoder encode; /* set at open, read by workers */
 	bool hello;
+	unsigned allow;     /* the grant of the last successful hello */
+	char *upgrade_auth; /* the upgrade request's Authorization header, or NULL */
 	struct sess_sqls sqls;
 	struct sess_stream *streams;
 	size_t nstreams_alive; /* streams not yet freed (incl. closing ones) */
@@ -117,9 +121,11 @@ struct sess_state {
 	struct sess_expired *expired;
 	struct sess_ws *wss;
 	size_t busy; /* jobs submitted and not done */
+	unsigned next_allow; /* the grant for the next HTTP call (sess_set_allow) */
 	bool stopping;
 };
 extern struct sess_state S;
+extern const char *const sess_forbidden_msg; /* 403 body of a refused statement */
 
 /* shared by sess.c, sess_ws.c and sess_http.c (network thread unless noted) */
 int64_t sess_now_ms(void); /* any thread */

@@ -1,6 +1,7 @@
 /* sess_ws: Hrana over WebSocket (PROTOCOL.md §2): hello, version gating,
  * streams, stored SQL per connection (150), cursors. Network thread. */
 #include "sess_int.h"
+#include "auth.h"
 #include "exec.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +74,16 @@ void sess_ws_maybe_free(struct sess_ws *ws)
 	if (ws->next)
 		ws->next->prev = ws->prev;
 	sess_sqls_free(&ws->sqls);
+	free(ws->upgrade_auth);
 	free(ws);
+}
+
+void sess_ws_set_upgrade_auth(struct sess_ws *ws, const char *header)
+{
+	free(ws->upgrade_auth);
+	ws->upgrade_auth = header ? strdup(header) : NULL;
+	if (header && !ws->upgrade_auth)
+		abort();
 }
 
 void sess_ws_gone(struct sess_ws *ws)
@@ -133,6 +143,7 @@ static struct sess_job *ws_job(struct sess_ws *ws, enum sess_kind kind, struct s
 	j->ws = ws;
 	j->request_id = m->request_id;
 	j->req = (struct hr_req *)&m->req;
+	j->allow = ws->allow;
 	return j;
 }
 
@@ -142,7 +153,24 @@ void sess_ws_msg(struct sess_ws *ws, struct arena *a, const struct hr_client_msg
 	if (m->type == HR_CMSG_HELLO) {
 		if (ws->hello && ws->version < 2)
 			return ws_proto_error(ws, a, "Hello message can only be sent once in protocol version hrana1");
+		/* the credential is checked at every hello; a re-hello replaces the
+		 * grant for the requests that follow it */
+		struct auth_grant g;
+		struct err e = {{0}};
+		int rc = auth_check_jwt(S.lim.auth, m->jwt, ws->upgrade_auth, AUTH_DEFAULT_NS, &g, &e);
+		if (rc != AUTH_OK) {
+			struct hr_server_msg r = {.type = HR_SMSG_HELLO_ERROR};
+			r.error.code = auth_code(rc);
+			r.error.message = rc == AUTH_E_FORBIDDEN ? arena_strdup(a, e.msg)
+								 : arena_printf(a, "Authentication failed: %s", e.msg);
+			S.ops.ws_send(ws->owner, &r);
+			sess_arena_free(a);
+			/* sqld stops processing after a hello_error and closes normally */
+			S.ops.ws_close(ws->owner, 1000, "Authentication failed");
+			return;
+		}
 		ws->hello = true;
+		ws->allow = g.allow;
 		struct hr_server_msg r = {.type = HR_SMSG_HELLO_OK};
 		S.ops.ws_send(ws->owner, &r);
 		sess_arena_free(a);

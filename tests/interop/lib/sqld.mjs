@@ -49,6 +49,7 @@ export async function sqldExists() {
  * @param {number} [opts.maxConcurrentConnections]  --max-concurrent-connections
  * @param {number} [opts.maxConcurrentRequests]     --max-concurrent-requests
  * @param {string[]} [opts.args]     extra arguments
+ * @param {object} [opts.env]        extra environment variables for sqld
  * @param {number} [opts.startTimeoutMs]
  * @param {string[]} [opts.prefix]   run sqld under this command (e.g. valgrind and its flags)
  */
@@ -69,10 +70,12 @@ export async function startSqld(opts = {}) {
 	if (opts.args) args.push(...opts.args);
 
 	const [cmd, ...cmdArgs] = opts.prefix ? [...opts.prefix, SQLD, ...args] : [SQLD, ...args];
-	const proc = spawn(cmd, cmdArgs, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+	const env = opts.env ? { ...process.env, ...opts.env } : undefined;
+	const proc = spawn(cmd, cmdArgs, { cwd: dir, stdio: ["ignore", "pipe", "pipe"], env });
 	live.add(proc);
 	let out = "";
 	let err = "";
+	let scheme = "http";
 	proc.stderr.setEncoding("utf8");
 	proc.stderr.on("data", (d) => {
 		err += d;
@@ -93,10 +96,11 @@ export async function startSqld(opts = {}) {
 		}, opts.startTimeoutMs ?? 10000);
 		const onData = (d) => {
 			out += d;
-			const m = /sqld listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+			const m = /sqld listening on (https?):\/\/127\.0\.0\.1:(\d+)/.exec(out);
 			if (m) {
 				cleanup();
-				resolve(Number(m[1]));
+				scheme = m[1];
+				resolve(Number(m[2]));
 			}
 		};
 		const onExit = (code, signal) => {
@@ -131,8 +135,8 @@ export async function startSqld(opts = {}) {
 	let stopped;
 	let killed = false;
 	const srv = {
-		url: `http://127.0.0.1:${port}`,
-		wsUrl: `ws://127.0.0.1:${port}`,
+		url: `${scheme}://127.0.0.1:${port}`,
+		wsUrl: `${scheme === "https" ? "wss" : "ws"}://127.0.0.1:${port}`,
 		port,
 		dir,
 		dbPath,
