@@ -98,6 +98,8 @@ struct net_conn {
 	struct net_msg *q_head, *q_tail;
 	int close_code;
 	char close_reason[124];
+	bool lingering;                 /* a normal close (1000) waits: input is dropped meanwhile */
+	lws_sorted_usec_list_t linger;
 };
 
 static struct {
@@ -537,15 +539,15 @@ static int net_http_request(struct net_conn *c, struct lws *wsi)
 		net_reply_text(c, 404, "Not found");
 		return 0;
 	}
-	if (net_check_auth(c, wsi)) {
-		c->route = NR_NONE;
-		return 0;
-	}
 	char te[64];
 	c->body_chunked = lws_hdr_copy(wsi, te, sizeof te, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 &&
 			  strcasestr(te, "chunked") != NULL;
 	c->body_done = false;
 	chunked_init(&c->chunk);
+	if (net_check_auth(c, wsi)) {
+		c->route = NR_NONE;
+		return 0;
+	}
 	char cl[32];
 	if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
 	    strtoull(cl, NULL, 10) > N.cfg->max_body_size) {
@@ -694,10 +696,30 @@ static void net_ws_send(void *owner, const struct hr_server_msg *m)
 	buf_free(&b);
 }
 
+static void net_ws_linger_done(lws_sorted_usec_list_t *sul)
+{
+	struct net_conn *c = lws_container_of(sul, struct net_conn, linger);
+	c->lingering = false;
+	net_ws_close(c, 1000, c->close_reason);
+}
+
+/* A normal close (1000: after a hello_error) lingers NET_WS_LINGER_MS
+ * first, dropping what the client pipelined after its hello: closing a
+ * socket with unread input makes the kernel reset it, and the client then
+ * loses the hello_error it has not read yet. */
+#define NET_WS_LINGER_MS 250
 static void net_ws_close(void *owner, int code, const char *reason)
 {
 	struct net_conn *c = owner;
 	if (c->close_code)
+		return;
+	if (code == 1000 && !c->lingering && reason != c->close_reason) {
+		c->lingering = true;
+		snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
+		lws_sul_schedule(N.ctx, 0, &c->linger, net_ws_linger_done, NET_WS_LINGER_MS * LWS_US_PER_MS);
+		return;
+	}
+	if (c->lingering)
 		return;
 	c->close_code = code;
 	/* a close frame has room for 123 bytes of reason */
@@ -745,7 +767,7 @@ static int net_ws_writeable(struct net_conn *c)
 
 static int net_ws_receive(struct net_conn *c, const void *in, size_t len)
 {
-	if (c->close_code)
+	if (c->close_code || c->lingering)
 		return 0;
 	if (lws_frame_is_binary(c->wsi)) {
 		net_ws_close(c, 1003, "Binary messages are not supported on a JSON connection");
@@ -915,6 +937,9 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		return c ? net_ws_writeable(c) : -1;
 	case LWS_CALLBACK_CLOSED:
 		if (c && c->is_ws) {
+			if (c->lingering)
+				lws_sul_cancel(&c->linger);
+			c->lingering = false;
 			sess_ws_gone(c->ws);
 			c->ws = NULL;
 			net_ws_free_queue(c);

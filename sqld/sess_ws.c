@@ -159,6 +159,8 @@ void sess_ws_msg(struct sess_ws *ws, struct arena *a, const struct hr_client_msg
 		struct err e = {{0}};
 		int rc = auth_check_jwt(S.lim.auth, m->jwt, ws->upgrade_auth, AUTH_DEFAULT_NS, &g, &e);
 		if (rc != AUTH_OK) {
+			ws->hello = false; /* nothing more runs on this connection */
+			ws->allow = 0;
 			struct hr_server_msg r = {.type = HR_SMSG_HELLO_ERROR};
 			r.error.code = auth_code(rc);
 			r.error.message = rc == AUTH_E_FORBIDDEN ? arena_strdup(a, e.msg)
