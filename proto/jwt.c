@@ -141,11 +141,15 @@ static int jwt_claims(json_t *c, struct jwt *out, struct err *e)
 	if ((v = json_object_get(c, "exp")) != NULL) {
 		if (!json_is_number(v))
 			return err_set(e, "the exp claim is not a number");
-		double d = json_number_value(v);
-		if (!isfinite(d) || d < -9.2e18 || d > 9.2e18)
-			return err_set(e, "the exp claim is out of range");
 		out->has_exp = true;
-		out->exp = json_is_integer(v) ? (int64_t)json_integer_value(v) : (int64_t)d;
+		if (json_is_integer(v)) {
+			out->exp = (int64_t)json_integer_value(v);
+		} else {
+			double d = json_real_value(v);
+			if (!isfinite(d) || d < -9.2e18 || d > 9.2e18)
+				return err_set(e, "the exp claim is out of range");
+			out->exp = (int64_t)d;
+		}
 	}
 	if ((v = json_object_get(c, "id")) != NULL && !json_is_null(v)) {
 		if (!json_is_string(v))
