@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -274,7 +275,7 @@ int auth_check_at(const struct auth *a, const char *header, const char *ns, int6
 		if (!a->basic)
 			return auth_fail(e, AUTH_E_BASIC_NOT_ALLOWED, "Authentication using Basic is not allowed");
 		size_t cl = auth_trim_eq(v, vl);
-		if (cl != strlen(a->basic) || memcmp(v, a->basic, cl) != 0)
+		if (cl != strlen(a->basic) || CRYPTO_memcmp(v, a->basic, cl) != 0) /* constant time */
 			return auth_fail(e, AUTH_E_BASIC_REJECTED, "Authentication using Basic was rejected");
 		out->allow = AUTH_FULL;
 		return AUTH_OK;

@@ -361,7 +361,8 @@ static void exec_access(void)
 	CHECK(!exec_take_forbidden());
 	const char *writes[] = {"INSERT INTO t VALUES (2)", "UPDATE t SET x = 3", "DELETE FROM t", "CREATE TABLE u(y)",
 				"DROP TABLE t", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE", "PRAGMA user_version = 3",
-				"CREATE INDEX i ON t(x)", "ALTER TABLE t ADD COLUMN z", "REINDEX", NULL};
+				"CREATE INDEX i ON t(x)", "ALTER TABLE t ADD COLUMN z", "REINDEX", "VACUUM",
+				"VACUUM INTO '/tmp/sqlwire-test-auth-vacuum.db'", "CREATE TEMP TABLE tt(x)", NULL};
 	for (int i = 0; writes[i]; i++) {
 		int r = run(db, writes[i]);
 		if (r != 1)
