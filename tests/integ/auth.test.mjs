@@ -9,7 +9,7 @@
 // PERMISSION_DENIED).
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { startSqld, RawWs, mkTempDir, rmDir, post } from "./lib/raw.mjs";
+import { startSqld, RawWs, WebSocket, mkTempDir, rmDir, post } from "./lib/raw.mjs";
 import { grpcCall, msg, decodeHello, decodeExecuteResults } from "./lib/grpcweb.mjs";
 import { keypair, mint, flipSig, now, writeFile } from "./lib/jwt.mjs";
 
@@ -320,6 +320,24 @@ describe("key forms and strategies", () => {
 		const h = await c.waitFor((m) => m.type === "hello_ok" || m.type === "hello_error");
 		assert.equal(h.type, "hello_error");
 		assert.equal(h.error.code, "AUTH_HEADER_NOT_FOUND");
+		// ... and with the upgrade request's Authorization: Basic, the hello is accepted
+		const ws = new WebSocket(s.wsUrl, ["hrana2"], { headers: { authorization: `Basic ${cred}` } });
+		await new Promise((res, rej) => (ws.once("open", res), ws.once("error", rej)));
+		const c2 = new RawWs(ws);
+		t.after(() => c2.terminate());
+		c2.hello();
+		await c2.waitFor((m) => m.type === "hello_ok", "hello_ok with the upgrade's Basic credentials");
+		await c2.ok({ type: "open_stream", stream_id: 1 });
+		await c2.ok({ type: "execute", stream_id: 1, stmt: { sql: "INSERT INTO b VALUES (1)" } });
+		// a jwt in the hello is checked as a Bearer token, not replaced by the header
+		const ws3 = new WebSocket(s.wsUrl, ["hrana2"], { headers: { authorization: `Basic ${cred}` } });
+		await new Promise((res, rej) => (ws3.once("open", res), ws3.once("error", rej)));
+		const c3 = new RawWs(ws3);
+		t.after(() => c3.terminate());
+		c3.hello(mint(kp));
+		const h3 = await c3.waitFor((m) => m.type === "hello_ok" || m.type === "hello_error");
+		assert.equal(h3.type, "hello_error");
+		assert.equal(h3.error.code, "AUTH_JWT_NOT_ALLOWED");
 	});
 
 	test("open access: no key configured, any credential (even `Bearer `) is fine", async (t) => {
