@@ -80,6 +80,10 @@ static void forbid(struct hr_error *err, const char *what)
  * EXCLUSIVE) needs the write permission. Call before the first step. */
 static int guard(sqlite3_stmt *st, struct hr_error *err)
 {
+	if (!(exec_tl_allow & EXEC_ALLOW_READ)) {
+		forbid(err, "Authorization forbidden: the credential has no read permission");
+		return -1;
+	}
 	if ((exec_tl_allow & EXEC_ALLOW_WRITE) || sqlite3_stmt_readonly(st))
 		return 0;
 	forbid(err, "Authorization forbidden: the credential has no write permission");

@@ -133,7 +133,8 @@ void exec_forget(struct sqlite3 *db);
  * What the statements run by the calling thread may do, set by the caller
  * before each job (sess, repl) from the request's grant; a new thread
  * allows everything (EXEC_ALLOW_ALL). Decided by SQLite's classification,
- * never by reading SQL text: a statement for which sqlite3_stmt_readonly()
+ * never by reading SQL text: every statement needs EXEC_ALLOW_READ (so a
+ * grant of 0 runs nothing); one for which sqlite3_stmt_readonly()
  * is false (writes, DDL, BEGIN IMMEDIATE/EXCLUSIVE, writing PRAGMAs) needs
  * EXEC_ALLOW_WRITE, and fails before its first step with the statement
  * error FORBIDDEN; describe is not refused. An ATTACH needs

@@ -10,6 +10,13 @@
  *   OPTIONS *         CORS preflight
  *   anything else     404 (including GET /info and GET /sync/...)
  *
+ * Authentication (auth.h, PROTOCOL.md §7.3): every POST route checks the
+ * request's credential when its headers are in (net_check_auth), before the
+ * body is read; the grant travels with the call (sess_set_allow, repl_md).
+ * WebSocket credentials are checked by sess at hello; the upgrade's
+ * Authorization header is handed over for a hello without a jwt. With
+ * --https-cert-file/--https-key-file the port speaks TLS only (1.2+).
+ *
  * Each connection has one struct net_conn (lws per-session data). An HTTP
  * connection handles one request at a time: it collects the body, decodes it,
  * hands it to sess, and writes what sess answers (net_http_out) from the

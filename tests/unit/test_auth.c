@@ -388,6 +388,11 @@ static void exec_access(void)
 	CHECK(run(db, "DETACH aux") == 0);
 	exec_set_allow(EXEC_ALLOW_READ);
 	CHECK(run(db, "ATTACH ':memory:' AS aux") == 1);
+	/* a grant of nothing runs nothing */
+	exec_set_allow(0);
+	CHECK(run(db, "SELECT 1") == 1);
+	CHECK(exec_take_forbidden());
+	exec_set_allow(EXEC_ALLOW_READ);
 	/* sequence: refused at the write, the read before it ran */
 	struct arena a;
 	arena_init(&a);
