@@ -131,3 +131,12 @@ test("@libsql/client over https:// and wss:// with an authToken (child process t
 	assert.equal(Number(out.wss), 2, stdout);
 	assert.notEqual(out.anon, "accepted", "no token is refused over TLS too");
 });
+
+test("a certificate without its key, or an unreadable certificate, stops sqld at start", async () => {
+	await assert.rejects(startSqld({ args: ["--https-cert-file", path.join(dir, "server.pem")] }), /go together/);
+	await assert.rejects(startSqld({ args: ["--https-cert-file", path.join(dir, "nope.pem"), "--https-key-file", path.join(dir, "server.key")] }),
+		/TLS certificate/);
+	// the CA's key does not match the server certificate
+	await assert.rejects(startSqld({ args: ["--https-cert-file", path.join(dir, "server.pem"), "--https-key-file", path.join(dir, "ca.key")] }),
+		/TLS certificate/);
+});
