@@ -219,6 +219,25 @@ describe("read-only tokens by other paths", () => {
 		}
 	});
 
+	test("WS cursor: a write step under a read-only token is a FORBIDDEN step_error, the read steps run", async () => {
+		const before_ = await count();
+		const c = await RawWs.open(srv, ["hrana3"]);
+		try {
+			c.hello(jwtOf(ro));
+			await c.ok({ type: "open_stream", stream_id: 1 });
+			await c.ok({ type: "open_cursor", stream_id: 1, cursor_id: 7, batch: { steps: [{ stmt: { sql: READ } }, { stmt: { sql: WRITE } }] } });
+			const f = await c.ok({ type: "fetch_cursor", cursor_id: 7, max_count: 100 });
+			assert.ok(f.entries.some((e) => e.type === "step_end"), JSON.stringify(f));
+			const err = f.entries.find((e) => e.type === "step_error");
+			assert.equal(err?.step, 1, JSON.stringify(f));
+			assert.equal(err.error.code, "FORBIDDEN");
+			await c.ok({ type: "close_cursor", cursor_id: 7 });
+		} finally {
+			c.terminate();
+		}
+		assert.equal(await count(), before_);
+	});
+
 	test("gRPC Proxy: a read-only write is PERMISSION_DENIED, and a transaction cannot be opened for writing", async () => {
 		for (const sql of [WRITE, "BEGIN IMMEDIATE"]) {
 			const r = await grpcCall(srv, "/proxy.Proxy/Execute", msg.program("00000000-0000-4000-8000-00000000ffff", [sql]), { headers: { "x-authorization": ro } });
