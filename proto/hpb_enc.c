@@ -132,7 +132,7 @@ static Hrana__StmtResult *e_stmt_result(struct arena *t, const struct hr_stmt_re
 		for (size_t i = 0; i < r->nrows; i++) {
 			hrana__row__init(&rows[i]);
 			rows[i].n_values = r->ncols;
-			rows[i].values = e_values(t, r->rows + i * r->ncols, r->ncols);
+			rows[i].values = r->ncols ? e_values(t, r->rows + i * r->ncols, r->ncols) : NULL;
 			ps->rows[i] = &rows[i];
 		}
 	}

@@ -456,6 +456,20 @@ static void test_pipeline_resp_round_trip(void)
 	buf_free(&b);
 }
 
+/* Rows without columns (found by fuzz_hpb: the encoder did pointer
+ * arithmetic on a NULL rows array). */
+static void test_rows_without_columns(void)
+{
+	struct hr_stmt_result sr = {.nrows = 2};
+	struct hr_server_msg m = {.type = HR_SMSG_RESPONSE_OK, .resp = {.type = HR_REQ_EXECUTE, .stmt_result = &sr}}, o;
+	struct buf b;
+	buf_init(&b);
+	hpb_encode_server_msg(&b, &m);
+	CHECK(hpb_decode_server_msg(&A, b.p, b.len, &o, &E) == 0);
+	CHECK(o.resp.stmt_result && o.resp.stmt_result->nrows == 2 && o.resp.stmt_result->ncols == 0);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	arena_init(&A);
@@ -467,6 +481,7 @@ int main(void)
 	T_RUN(test_depth_bound);
 	T_RUN(test_server_msg_round_trips);
 	T_RUN(test_pipeline_resp_round_trip);
+	T_RUN(test_rows_without_columns);
 	arena_free(&A);
 	return T_DONE();
 }
