@@ -253,3 +253,48 @@ test("http: the JSON routes are unchanged beside the protobuf ones", async () =>
 	assert.match(r.headers.get("content-type"), /application\/json/);
 	assert.equal((await r.json()).results[0].response.result.rows[0][0].value, "1");
 });
+
+test("http: a cursor of many rows spans several chunks of the length-delimited stream", async () => {
+	const n = 3000;
+	const r = await postPb("/v3-protobuf/cursor", [[2, "msg", [
+		[1, "msg", [[2, "msg", stmt(`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${n}) SELECT x, zeroblob(x % 7) AS z FROM c`)]]],
+	]]]);
+	assert.equal(r.status, 200);
+	const [, ...items] = splitDelimited(r.body);
+	const entries = items.map((b) => cursorEntry(dec(b)));
+	assert.equal(entries.length, n + 2);
+	assert.equal(entries[0].type, "step_begin");
+	assert.equal(entries[n + 1].type, "step_end");
+	for (let i = 1; i <= n; i++) {
+		assert.equal(entries[i].row[0].value, BigInt(i));
+		assert.equal(entries[i].row[1].value.length, i % 7);
+	}
+});
+
+test("ws: hrana3-protobuf is chosen from any offer that lists it first", async (t) => {
+	for (const offer of [["hrana3-protobuf", "hrana2"], ["hrana3-protobuf", "hrana3", "hrana2", "hrana1"]]) {
+		const c = await PbWs.open(srv, offer);
+		t.after(() => c.terminate());
+		assert.equal(c.protocol.toLowerCase(), "hrana3-protobuf", offer.join(","));
+		c.hello();
+		await c.waitFor((m) => m.kind === "hello_ok");
+	}
+});
+
+test("http: an expired stream's baton gets HTTP 400 with a protobuf Error STREAM_EXPIRED", async (t) => {
+	const s2 = await startSqld({ args: ["--stream-idle-timeout-s", "1"] });
+	t.after(() => s2.stop());
+	const post = async (fields) => {
+		const r = await fetch(s2.url + "/v3-protobuf/pipeline", { method: "POST", body: enc(fields) });
+		return { status: r.status, type: r.headers.get("content-type"), body: Buffer.from(await r.arrayBuffer()) };
+	};
+	const r1 = await post([sreq(2, [[1, "msg", stmt("SELECT 1")]])]);
+	assert.equal(r1.status, 200);
+	const baton = str(dec(r1.body), 1);
+	// idle well past the 1 s timeout (the server checks about once a second)
+	await new Promise((res) => setTimeout(res, 3500));
+	const r2 = await post([[1, "str", baton], sreq(8, [])]);
+	assert.equal(r2.status, 400);
+	assert.equal(r2.type, "application/x-protobuf");
+	assert.deepEqual(error(dec(r2.body)), { message: "The stream has expired due to inactivity", code: "STREAM_EXPIRED" });
+});
