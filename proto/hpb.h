@@ -16,7 +16,10 @@
  *                         or text value that is not UTF-8, messages nested
  *                         deeper than HPB_MAX_DEPTH
  *     HPB_E_SHAPE         well-formed protobuf the model cannot hold: a
- *                         BatchCond with none of its variants set
+ *                         BatchCond with none of its variants set (client
+ *                         side also: a StmtResult row whose value count is
+ *                         not its column count, a BatchResult step index
+ *                         over 2^20)
  *     HPB_E_UNKNOWN_TYPE  a ClientMsg / RequestMsg / StreamRequest with none
  *                         of its variants set (also one the schema does not
  *                         know: unknown fields are ignored)
@@ -25,8 +28,8 @@
  *   proto3 rules: an absent field has its default (0, "", false, an empty
  *   message): a missing Stmt is an empty one (→ HPB_E_INVALID), a missing
  *   Batch has no steps, a Value with no variant set is null; want_rows absent
- *   means true. Unknown fields are ignored; of a repeated scalar field the
- *   last one wins. Strings are C strings seen up to their first NUL (as in
+ *   means true. Unknown fields are ignored; a scalar field sent twice:
+ *   the last one wins. Strings are C strings seen up to their first NUL (as in
  *   hjson); text values keep their byte length. Everything the result points
  *   to lives in the arena `a`. Versions are not checked (as in hjson).
  *
