@@ -93,7 +93,7 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
 # Targets listed in FUZZ_PROTO_ONLY test proto/ code and link only proto/*.c,
 # so they build whatever state sqld/ is in; the others also link sqld/*.c.
 # proto/ needs the generated protobuf-c code of $(B)/gen (build/release/gen).
-FUZZ_PROTO_ONLY := fuzz_hjson fuzz_chunked fuzz_grpcweb fuzz_bincode fuzz_replpb fuzz_walfmt
+FUZZ_PROTO_ONLY := fuzz_hjson fuzz_hpb fuzz_chunked fuzz_grpcweb fuzz_bincode fuzz_replpb fuzz_walfmt
 # authentication (issue 5): the JWT parser links only proto/
 FUZZ_PROTO_ONLY += fuzz_jwt
 build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(SQLD_SRC) $(GEN_C) $(GEN_H)

@@ -3,6 +3,8 @@
  * One binary, sqlwire-bench, drives four targets with the same workload:
  *   sqld over WebSocket (Hrana 2, JSON)      ws.c
  *   sqld over HTTP (POST /v2/pipeline, baton) http.c
+ *   the same two in Hrana 3 over protobuf    pb.c (subprotocol hrana3-protobuf,
+ *                                            POST /v3-protobuf/pipeline)
  *   PostgreSQL through libpq                 pg.c
  *   SQLite in the same process               lite.c
  * and main.c prints every figure beside its baseline with the ratio.
@@ -75,10 +77,12 @@ struct ws {
 	size_t rx_off;
 	struct bbuf tx;   /* frame being sent */
 	struct bbuf msg;  /* last whole message received */
+	bool pb;          /* subprotocol hrana3-protobuf: binary messages */
 };
 void ws_open(struct ws *w, int port, const char *subprotocol); /* upgrade + hello (+ hello_ok) */
 void ws_send_text(struct ws *w, const char *p, size_t n);
-const char *ws_recv_msg(struct ws *w, size_t *len);            /* text message, NUL-terminated */
+void ws_send_binary(struct ws *w, const void *p, size_t n);
+const char *ws_recv_msg(struct ws *w, size_t *len);            /* text (or, if w->pb, binary) message */
 /* Sends {"type":"request","request_id":N,"request":<req_json>} and returns the
  * "response" object of the matching response_ok; dies on response_error. */
 const char *ws_request(struct ws *w, const char *req_json, size_t req_len, const char **end);
@@ -99,6 +103,15 @@ void hc_open(struct hc *h, int port);
  * stores the new baton and returns the body's "results" array. */
 const char *hc_pipeline(struct hc *h, const char *requests_json, const char **end);
 void hc_close(struct hc *h);
+/* POSTs body to path and returns the response body (status 200 required). */
+const char *hc_post(struct hc *h, const char *path, const char *ctype, const void *body, size_t n, size_t *len);
+
+/* ---- pb.c: Hrana 3 over protobuf, written by hand (PROTOCOL.md §5) ---- */
+/* The point read over protobuf: WebSocket (stream 1 open) and HTTP (baton kept);
+ * both check the row like the JSON ones. */
+void ws_open_stream_pb(struct ws *w, int32_t stream_id);
+void ws_point_pb(struct ws *w, int key, const char *sql, const char *want);
+void http_point_pb(struct hc *h, int key, const char *sql, const char *want);
 
 /* ---- pg.c ---- */
 struct pgc;

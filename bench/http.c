@@ -50,19 +50,12 @@ void hc_open(struct hc *h, int port)
 	h->fd = tcp_connect(port);
 }
 
-const char *hc_pipeline(struct hc *h, const char *requests_json, const char **end)
+const char *hc_post(struct hc *h, const char *path, const char *ctype, const void *body, size_t n, size_t *len)
 {
-	h->body.len = 0;
-	if (h->baton[0])
-		bb_printf(&h->body, "{\"baton\":\"%s\",\"requests\":%s}", h->baton, requests_json);
-	else
-		bb_printf(&h->body, "{\"baton\":null,\"requests\":%s}", requests_json);
 	h->tx.len = 0;
-	bb_printf(&h->tx,
-		  "POST /v2/pipeline HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
-		  "Content-Length: %zu\r\n\r\n",
-		  h->port, h->body.len);
-	bb_add(&h->tx, h->body.p, h->body.len);
+	bb_printf(&h->tx, "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+		  path, h->port, ctype, n);
+	bb_add(&h->tx, body, n);
 	write_all(h->fd, h->tx.p, h->tx.len);
 
 	/* status line + headers */
@@ -117,6 +110,22 @@ const char *hc_pipeline(struct hc *h, const char *requests_json, const char **en
 		bb_add(&h->body, h->rx.p + h->rx_off, (size_t)clen);
 		h->rx_off += (size_t)clen;
 	}
+	bb_reserve(&h->body, 1);
+	h->body.p[h->body.len] = 0;
+	*len = h->body.len;
+	return h->body.p;
+}
+
+const char *hc_pipeline(struct hc *h, const char *requests_json, const char **end)
+{
+	static __thread struct bbuf req;
+	req.len = 0;
+	if (h->baton[0])
+		bb_printf(&req, "{\"baton\":\"%s\",\"requests\":%s}", h->baton, requests_json);
+	else
+		bb_printf(&req, "{\"baton\":null,\"requests\":%s}", requests_json);
+	size_t n;
+	hc_post(h, "/v2/pipeline", "application/json", req.p, req.len, &n);
 
 	const char *b = h->body.p, *e = b + h->body.len;
 	const char *baton = js_get(b, e, "baton");

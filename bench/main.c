@@ -5,6 +5,7 @@
  *   sqlwire-bench run  --sqld-port P --pg-port Q --dir D [options]
  *   sqlwire-bench load --kind K [--sqld-port P] [--pg-port Q] [--dir D] [--clients N] [--seconds S]
  *                 K: ws-read http-read ws-insert pg-read pg-insert lite-read lite-insert
+ *                    ws-pb-read http-pb-read (Hrana 3 over protobuf)
  *
  * The machine is shared and noisy, so targets are never measured one after
  * the other in long blocks: each benchmark runs in rounds, and within a round
@@ -214,7 +215,7 @@ static void echo_op(int fd)
 
 /* ---- a generic target: an operation on a client of one kind ---- */
 
-enum kind { K_WS, K_HTTP, K_PG, K_LITE, K_ECHO };
+enum kind { K_WS, K_HTTP, K_PG, K_LITE, K_ECHO, K_WSPB, K_HTTPPB };
 enum work { W_READ, W_INSERT };
 
 struct client {
@@ -238,7 +239,12 @@ static void client_open(struct client *c, enum kind k)
 		ws_open_stream(&c->ws, 1);
 		break;
 	case K_HTTP:
+	case K_HTTPPB:
 		hc_open(&c->hc, O.sqld_port);
+		break;
+	case K_WSPB:
+		ws_open(&c->ws, O.sqld_port, "hrana3-protobuf");
+		ws_open_stream_pb(&c->ws, 1);
 		break;
 	case K_PG:
 		c->pg = pgc_open(O.pg_port);
@@ -265,6 +271,16 @@ static void client_op(struct client *c, enum work w, uint64_t *rng)
 		case K_PG: pgc_point(c->pg, key); break;
 		case K_LITE: lite_point(c->lite, key); break;
 		case K_ECHO: echo_op(c->echo_fd); break;
+		case K_WSPB:
+		case K_HTTPPB: {
+			char want[64];
+			snprintf(want, sizeof want, BENCH_VALUE_FMT, key);
+			if (c->kind == K_WSPB)
+				ws_point_pb(&c->ws, key, SEL_SQL, want);
+			else
+				http_point_pb(&c->hc, key, SEL_SQL, want);
+			break;
+		}
 		}
 	} else {
 		switch (c->kind) {
@@ -272,7 +288,9 @@ static void client_op(struct client *c, enum work w, uint64_t *rng)
 		case K_PG: ins_value(v, sizeof v); pgc_insert(c->pg, v); break;
 		case K_LITE: ins_value(v, sizeof v); lite_insert(c->lite, v); break;
 		case K_ECHO: echo_op(c->echo_fd); break; /* the floor: no work */
-		case K_HTTP: die("no HTTP insert benchmark");
+		case K_HTTP:
+		case K_WSPB:
+		case K_HTTPPB: die("no insert benchmark for this client");
 		}
 	}
 }
@@ -280,8 +298,10 @@ static void client_op(struct client *c, enum work w, uint64_t *rng)
 static void client_close(struct client *c)
 {
 	switch (c->kind) {
-	case K_WS: ws_close(&c->ws); break;
-	case K_HTTP: hc_close(&c->hc); break;
+	case K_WS:
+	case K_WSPB: ws_close(&c->ws); break;
+	case K_HTTP:
+	case K_HTTPPB: hc_close(&c->hc); break;
 	case K_PG: pgc_close(c->pg); break;
 	case K_LITE: lite_close(c->lite); break;
 	case K_ECHO: close(c->echo_fd); break;
@@ -666,28 +686,33 @@ static int cmd_run(void)
 	fflush(stdout);
 	snap_take(&snap);
 	echo_start();
-	struct target t1[5] = {{.name = "sqld WS (hrana2)", .kind = K_WS},
+	struct target t1[7] = {{.name = "sqld WS (hrana2)", .kind = K_WS},
 			       {.name = "sqld HTTP (/v2/pipeline)", .kind = K_HTTP},
 			       {.name = "PostgreSQL (libpq, prep.)", .kind = K_PG},
 			       {.name = "SQLite in-process (prep.)", .kind = K_LITE},
-			       {.name = "floor: TCP echo 170B/330B", .kind = K_ECHO}};
-	for (int i = 0; i < 5; i++)
+			       {.name = "floor: TCP echo 170B/330B", .kind = K_ECHO},
+			       {.name = "sqld WS (hrana3-protobuf)", .kind = K_WSPB},
+			       {.name = "sqld HTTP (/v3-protobuf)", .kind = K_HTTPPB}};
+	for (int i = 0; i < 7; i++)
 		client_open(&t1[i].c, t1[i].kind);
-	run_rounds(t1, 5, W_READ, O.rounds, O.round_ms, 300);
+	run_rounds(t1, 7, W_READ, O.rounds, O.round_ms, 300);
 	snap_take(&io_end);
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 7; i++)
 		client_close(&t1[i].c);
 	section_contention(&snap, &io_end);
-	print_lat_table(t1, 5);
+	print_lat_table(t1, 7);
 	print_ratio("sqld-WS / PG", &t1[0], &t1[2], O.rounds, "<= 1.0x", 1.0);
 	print_ratio("sqld-HTTP / PG", &t1[1], &t1[2], O.rounds, NULL, 0);
 	print_ratio("sqld-WS / in-process", &t1[0], &t1[3], O.rounds, NULL, 0);
+	/* the encodings side by side: protobuf should not be slower than JSON */
+	print_ratio("WS protobuf / JSON", &t1[5], &t1[0], O.rounds, "<= 1.0x", 1.0);
+	print_ratio("HTTP protobuf / JSON", &t1[6], &t1[1], O.rounds, "<= 1.0x", 1.0);
 	double floor50 = lat_pct_us(&t1[4].all, 50);
 	printf("  %-26s sqld WS %.1f us, sqld HTTP %.1f us, PostgreSQL %.1f us (sqld-WS/PG %.2fx)\n",
 	       "p50 above the TCP floor", lat_pct_us(&t1[0].all, 50) - floor50, lat_pct_us(&t1[1].all, 50) - floor50,
 	       lat_pct_us(&t1[2].all, 50) - floor50,
 	       (lat_pct_us(&t1[0].all, 50) - floor50) / (lat_pct_us(&t1[2].all, 50) - floor50));
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 7; i++)
 		lat_free(&t1[i].all);
 	printf("\n");
 
@@ -768,15 +793,17 @@ static int cmd_load(void)
 		enum work w;
 	} kinds[] = {{"ws-read", K_WS, W_READ},     {"http-read", K_HTTP, W_READ}, {"ws-insert", K_WS, W_INSERT},
 		     {"pg-read", K_PG, W_READ},     {"pg-insert", K_PG, W_INSERT}, {"lite-read", K_LITE, W_READ},
-		     {"lite-insert", K_LITE, W_INSERT}};
+		     {"lite-insert", K_LITE, W_INSERT}, {"ws-pb-read", K_WSPB, W_READ},
+		     {"http-pb-read", K_HTTPPB, W_READ}};
 	size_t i = 0;
 	while (i < sizeof kinds / sizeof kinds[0] && strcmp(kinds[i].name, O.kind) != 0)
 		i++;
 	if (i == sizeof kinds / sizeof kinds[0])
-		die("--kind must be one of ws-read http-read ws-insert pg-read pg-insert lite-read lite-insert");
+		die("--kind must be one of ws-read http-read ws-insert pg-read pg-insert lite-read lite-insert "
+		    "ws-pb-read http-pb-read");
 	enum kind k = kinds[i].k;
 	enum work w = kinds[i].w;
-	if ((k == K_WS || k == K_HTTP) && !O.sqld_port)
+	if ((k == K_WS || k == K_HTTP || k == K_WSPB || k == K_HTTPPB) && !O.sqld_port)
 		die("--kind %s needs --sqld-port", O.kind);
 	if (k == K_PG && !O.pg_port)
 		die("--kind %s needs --pg-port", O.kind);

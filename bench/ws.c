@@ -2,7 +2,9 @@
  * top of it (PROTOCOL.md §2). Client frames are masked text frames; server
  * frames may use 7-, 16- or 64-bit lengths and may be fragmented; pings are
  * answered; a close frame or a binary frame ends the run. The upgrade checks
- * the 101 status, Sec-WebSocket-Accept and the chosen subprotocol. */
+ * the 101 status, Sec-WebSocket-Accept and the chosen subprotocol.
+ * With subprotocol hrana3-protobuf (w->pb) messages are binary frames both
+ * ways and a text frame ends the run; the protobuf requests are in pb.c. */
 #include "bench.h"
 #include <errno.h>
 #include <openssl/evp.h>
@@ -85,6 +87,11 @@ void ws_send_text(struct ws *w, const char *p, size_t n)
 	send_frame(w, 0x1, p, n);
 }
 
+void ws_send_binary(struct ws *w, const void *p, size_t n)
+{
+	send_frame(w, 0x2, p, n);
+}
+
 void ws_open(struct ws *w, int port, const char *subprotocol)
 {
 	memset(w, 0, sizeof *w);
@@ -138,9 +145,18 @@ void ws_open(struct ws *w, int port, const char *subprotocol)
 	if (!accept_ok || !proto_ok)
 		die("websocket upgrade: bad Sec-WebSocket-Accept or subprotocol:\n%s", w->rx.p);
 
+	size_t len;
+	if (strcmp(subprotocol, "hrana3-protobuf") == 0) {
+		w->pb = true;
+		/* ClientMsg{hello: {}} -> ServerMsg{hello_ok: {}} */
+		ws_send_binary(w, "\x0a\x00", 2);
+		const char *m = ws_recv_msg(w, &len);
+		if (len != 2 || memcmp(m, "\x0a\x00", 2) != 0)
+			die("expected a protobuf hello_ok, got %zu bytes", len);
+		return;
+	}
 	static const char hello[] = "{\"type\":\"hello\"}";
 	ws_send_text(w, hello, sizeof hello - 1);
-	size_t len;
 	const char *m = ws_recv_msg(w, &len);
 	if (!js_str_eq(js_get(m, m + len, "type"), m + len, "hello_ok"))
 		die("expected hello_ok, got: %.300s", m);
@@ -195,10 +211,12 @@ const char *ws_recv_msg(struct ws *w, size_t *len)
 			    n > 2 ? payload + 2 : "");
 		}
 		case 0x2:
-			die("websocket: unexpected binary frame on a JSON connection");
 		case 0x1:
+			if ((op == 0x2) != w->pb)
+				die("websocket: unexpected %s frame on a %s connection", op == 0x2 ? "binary" : "text",
+				    w->pb ? "protobuf" : "JSON");
 			if (in_msg)
-				die("websocket: new text frame inside a fragmented message");
+				die("websocket: new data frame inside a fragmented message");
 			in_msg = true;
 			break;
 		case 0x0:

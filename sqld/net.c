@@ -1,12 +1,14 @@
 /* net: see net.h.
  *
  * Routes (PROTOCOL.md §4.1, §6.1-6.2, §8.4):
- *   GET  /            WebSocket upgrade (hrana3, hrana2, hrana1); plain GET → 404
+ *   GET  /            WebSocket upgrade (hrana3-protobuf, hrana3, hrana2, hrana1);
+ *                     plain GET → 404
  *   POST /v2/pipeline, /v3/pipeline, /v3/cursor (NDJSON, chunked response)
+ *   POST /v3-protobuf/pipeline, /v3-protobuf/cursor (length-delimited stream)
  *   POST /v1/execute, /v1/batch, /   (stateless)
  *   POST /wal_log.ReplicationLog/..., /proxy.Proxy/...   gRPC-web (repl.h), when
  *                     net_start got a frame log
- *   GET  /v1, /v2, /v3, /health, /version
+ *   GET  /v1, /v2, /v3, /v3-protobuf, /health, /version
  *   OPTIONS *         CORS preflight
  *   anything else     404 (including GET /info and GET /sync/...)
  *
@@ -32,7 +34,12 @@
  * with content-length, several (LogEntries, Snapshot) with chunked transfer
  * encoding, asking repl for the next piece (repl_continue) once one is
  * written. Errors net finds itself on these routes (body too large, server
- * busy or stopping, bad chunked framing) are gRPC-shaped too. */
+ * busy or stopping, bad chunked framing) are gRPC-shaped too.
+ *
+ * Encodings: a connection (WebSocket) or a request (HTTP) is either JSON
+ * (hjson) or protobuf (hpb, c->pb): both decode into the same model, and only
+ * the decode call, the encode call, the content type and the WebSocket frame
+ * type depend on c->pb. */
 #include "net.h"
 #include "auth.h"
 #include "cfg.h"
@@ -40,6 +47,7 @@
 #include "db.h"
 #include "grpcweb.h"
 #include "hjson.h"
+#include "hpb.h"
 #include "log.h"
 #include "repl.h"
 #include "sess.h"
@@ -62,6 +70,8 @@ enum net_route {
 	NR_PIPE2,
 	NR_PIPE3,
 	NR_CURSOR3,
+	NR_PIPE3PB, /* protobuf: c->pb */
+	NR_CURSOR3PB,
 	NR_V1_EXEC,
 	NR_V1_BATCH,
 	NR_LEGACY,
@@ -77,6 +87,7 @@ struct net_msg { /* a queued WebSocket message, LWS_PRE bytes of headroom first 
 struct net_conn {
 	struct lws *wsi;
 	bool is_ws;
+	bool pb; /* protobuf encoding (this HTTP request / this WebSocket) */
 	/* HTTP */
 	enum net_route route;
 	struct buf body;
@@ -261,7 +272,13 @@ static void net_http_out(void *owner, const struct sess_http_out *o)
 		net_reply_generic(c, o->status, o->generic_error);
 		return;
 	}
-	if (o->error)
+	if (c->pb && (o->error || o->pipeline)) {
+		ctype = "application/x-protobuf";
+		if (o->error)
+			hpb_encode_error(&b, o->error);
+		else
+			hpb_encode_pipeline_resp(&b, o->pipeline);
+	} else if (o->error)
 		hjson_encode_error(&b, o->error);
 	else if (o->pipeline)
 		hjson_encode_pipeline_resp(&b, o->pipeline);
@@ -272,24 +289,36 @@ static void net_http_out(void *owner, const struct sess_http_out *o)
 	else if (o->legacy)
 		hjson_encode_legacy_resp(&b, o->legacy);
 	else {
-		/* a cursor chunk: NDJSON, sent with chunked transfer encoding */
+		/* a cursor chunk: NDJSON or length-delimited protobuf, sent
+		 * with chunked transfer encoding */
 		struct buf lines;
 		buf_init(&lines);
 		if (o->cursor_head) {
-			hjson_encode_cursor_resp(&lines, o->cursor_head);
-			buf_putc(&lines, '\n');
+			if (c->pb)
+				hpb_encode_cursor_resp_delim(&lines, o->cursor_head);
+			else {
+				hjson_encode_cursor_resp(&lines, o->cursor_head);
+				buf_putc(&lines, '\n');
+			}
 		}
 		for (size_t i = 0; i < o->nentries; i++) {
-			hjson_encode_cursor_entry(&lines, &o->entries[i]);
-			buf_putc(&lines, '\n');
+			if (c->pb)
+				hpb_encode_cursor_entry_delim(&lines, &o->entries[i]);
+			else {
+				hjson_encode_cursor_entry(&lines, &o->entries[i]);
+				buf_putc(&lines, '\n');
+			}
 		}
-		if (lines.len)
-			buf_printf(&b, "%zx\r\n%.*s\r\n", lines.len, (int)lines.len, lines.p);
+		if (lines.len) {
+			buf_printf(&b, "%zx\r\n", lines.len);
+			buf_put(&b, lines.p, lines.len);
+			buf_puts(&b, "\r\n");
+		}
 		if (!o->more)
 			buf_puts(&b, "0\r\n\r\n");
 		buf_free(&lines);
 		c->status = 200;
-		c->ctype = "text/plain";
+		c->ctype = c->pb ? "application/octet-stream" : "text/plain";
 		c->chunked = true;
 		c->want_continue = o->more;
 		c->out_final = !o->more;
@@ -487,6 +516,7 @@ static int net_http_request(struct net_conn *c, struct lws *wsi)
 	int meth = lws_http_get_uri_and_method(wsi, &uri, &ulen);
 	c->wsi = wsi;
 	c->route = NR_NONE;
+	c->pb = false;
 	buf_free(&c->body);
 	c->body_overflow = false;
 	net_repl_forget(c);
@@ -515,7 +545,8 @@ static int net_http_request(struct net_conn *c, struct lws *wsi)
 			net_reply_text(c, 200, "sqld " NET_VERSION " (sqlwire)");
 		else if (net_path_is(uri, ulen, "/v1"))
 			net_reply_text(c, 200, "This is sqld HTTP API v1");
-		else if (net_path_is(uri, ulen, "/v2") || net_path_is(uri, ulen, "/v3"))
+		else if (net_path_is(uri, ulen, "/v2") || net_path_is(uri, ulen, "/v3") ||
+			 net_path_is(uri, ulen, "/v3-protobuf"))
 			net_reply_text(c, 200, "Hello, this is HTTP API v2 (Hrana over HTTP)");
 		else
 			net_reply_text(c, 404, "Not found");
@@ -529,7 +560,8 @@ static int net_http_request(struct net_conn *c, struct lws *wsi)
 		const char *path;
 		enum net_route r;
 	} routes[] = {{"/v2/pipeline", NR_PIPE2}, {"/v3/pipeline", NR_PIPE3}, {"/v3/cursor", NR_CURSOR3},
-		      {"/v1/execute", NR_V1_EXEC}, {"/v1/batch", NR_V1_BATCH}, {"/", NR_LEGACY}};
+		      {"/v1/execute", NR_V1_EXEC}, {"/v1/batch", NR_V1_BATCH}, {"/", NR_LEGACY},
+		      {"/v3-protobuf/pipeline", NR_PIPE3PB}, {"/v3-protobuf/cursor", NR_CURSOR3PB}};
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
 		if (net_path_is(uri, ulen, routes[i].path))
 			c->route = routes[i].r;
@@ -546,6 +578,7 @@ static int net_http_request(struct net_conn *c, struct lws *wsi)
 		net_reply_text(c, 404, "Not found");
 		return 0;
 	}
+	c->pb = c->route == NR_PIPE3PB || c->route == NR_CURSOR3PB;
 	char te[64];
 	c->body_chunked = lws_hdr_copy(wsi, te, sizeof te, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 &&
 			  strcasestr(te, "chunked") != NULL;
@@ -601,6 +634,18 @@ static void net_http_body_done(struct net_conn *c)
 			c->call = sess_http_cursor(c, a, r);
 		break;
 	}
+	case NR_PIPE3PB: {
+		struct hr_pipeline_req *r = ARENA_NEW(a, struct hr_pipeline_req);
+		if ((rc = hpb_decode_pipeline_req(a, body, n, r, &e)) == 0)
+			c->call = sess_http_pipeline(c, 3, a, r);
+		break;
+	}
+	case NR_CURSOR3PB: {
+		struct hr_cursor_req *r = ARENA_NEW(a, struct hr_cursor_req);
+		if ((rc = hpb_decode_cursor_req(a, body, n, r, &e)) == 0)
+			c->call = sess_http_cursor(c, a, r);
+		break;
+	}
 	case NR_V1_EXEC: {
 		struct hr_stmt *s = ARENA_NEW(a, struct hr_stmt);
 		if ((rc = hjson_decode_v1_execute(a, body, n, s, &e)) == 0)
@@ -652,13 +697,14 @@ static void net_http_body_done(struct net_conn *c)
 
 static void net_ws_close(void *owner, int code, const char *reason);
 
-/* Sends a WebSocket text message. p has LWS_PRE bytes of headroom before it.
+/* Sends a WebSocket message (binary on a protobuf connection, else text). p
+ * has LWS_PRE bytes of headroom before it.
  * When nothing is queued and the socket takes data, it is written at once
  * (no round through the event loop); otherwise it waits in the queue. */
 static void net_ws_queue(struct net_conn *c, unsigned char *p, size_t n)
 {
 	if (!c->q_head && !c->close_code && !lws_send_pipe_choked(c->wsi)) {
-		if (lws_write(c->wsi, p, n, LWS_WRITE_TEXT) < (int)n)
+		if (lws_write(c->wsi, p, n, c->pb ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)n)
 			net_ws_close(c, 1011, "write failed");
 		return;
 	}
@@ -686,6 +732,13 @@ static void net_ws_encode(struct buf *b, const struct hr_server_msg *m)
 	hjson_encode_server_msg(b, m);
 }
 
+static void net_ws_encode_pb(struct buf *b, const struct hr_server_msg *m)
+{
+	buf_reserve(b, LWS_PRE + 256);
+	b->len = LWS_PRE;
+	hpb_encode_server_msg(b, m);
+}
+
 static void net_ws_send_encoded(void *owner, struct buf *b)
 {
 	struct net_conn *c = owner;
@@ -698,7 +751,10 @@ static void net_ws_send(void *owner, const struct hr_server_msg *m)
 {
 	struct buf b;
 	buf_init(&b);
-	net_ws_encode(&b, m);
+	if (((struct net_conn *)owner)->pb)
+		net_ws_encode_pb(&b, m);
+	else
+		net_ws_encode(&b, m);
 	net_ws_send_encoded(owner, &b);
 	buf_free(&b);
 }
@@ -752,7 +808,7 @@ static int net_ws_writeable(struct net_conn *c)
 {
 	struct net_msg *m = c->q_head;
 	if (m) {
-		if (lws_write(c->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len)
+		if (lws_write(c->wsi, m->data + LWS_PRE, m->len, c->pb ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)m->len)
 			return -1;
 		c->q_head = m->next;
 		if (!c->q_head)
@@ -776,8 +832,9 @@ static int net_ws_receive(struct net_conn *c, const void *in, size_t len)
 {
 	if (c->close_code || c->lingering)
 		return 0;
-	if (lws_frame_is_binary(c->wsi)) {
-		net_ws_close(c, 1003, "Binary messages are not supported on a JSON connection");
+	if ((lws_frame_is_binary(c->wsi) != 0) != c->pb) {
+		net_ws_close(c, 1003, c->pb ? "Text messages are not supported on a protobuf connection"
+					    : "Binary messages are not supported on a JSON connection");
 		return 0;
 	}
 	if (c->rx.len + len > N.cfg->max_body_size) {
@@ -790,7 +847,8 @@ static int net_ws_receive(struct net_conn *c, const void *in, size_t len)
 	struct arena *a = sess_arena_new();
 	struct hr_client_msg *m = ARENA_NEW(a, struct hr_client_msg);
 	struct err e = {{0}};
-	int rc = hjson_decode_client_msg(a, c->rx.p ? c->rx.p : "", c->rx.len, m, &e);
+	int rc = c->pb ? hpb_decode_client_msg(a, c->rx.p ? c->rx.p : "", c->rx.len, m, &e)
+		       : hjson_decode_client_msg(a, c->rx.p ? c->rx.p : "", c->rx.len, m, &e);
 	buf_free(&c->rx);
 	if (rc) {
 		sess_arena_free(a);
@@ -801,14 +859,18 @@ static int net_ws_receive(struct net_conn *c, const void *in, size_t len)
 	return 0;
 }
 
-/* Server preference hrana3 > hrana2 > hrana1 over what the client offers. */
+/* Server preference hrana3-protobuf > hrana3 > hrana2 > hrana1 over what the
+ * client offers (4 stands for hrana3-protobuf); 0 when nothing matches. The
+ * choice itself is lws's: the first offered one it knows (README). */
 static int net_pick_version(const char *offer)
 {
 	int best = 0;
 	char tmp[256];
 	snprintf(tmp, sizeof tmp, "%s", offer);
 	for (char *save = NULL, *tok = strtok_r(tmp, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
-		if (strcasecmp(tok, "hrana3") == 0 && best < 3)
+		if (strcasecmp(tok, "hrana3-protobuf") == 0)
+			best = 4;
+		else if (strcasecmp(tok, "hrana3") == 0 && best < 3)
 			best = 3;
 		else if (strcasecmp(tok, "hrana2") == 0 && best < 2)
 			best = 2;
@@ -834,7 +896,7 @@ static int net_confirm_upgrade(struct net_conn *c, struct lws *wsi)
 	} else if (N.nconns >= N.cfg->max_conns) {
 		status = 429, reject = "Too many concurrent connections";
 	} else if (lws_hdr_copy(wsi, offer, sizeof offer, WSI_TOKEN_PROTOCOL) > 0 && net_pick_version(offer) == 0) {
-		reject = "Only these WebSocket subprotocols are supported: hrana3 hrana2 hrana1";
+		reject = "Only these WebSocket subprotocols are supported: hrana3-protobuf hrana3 hrana2 hrana1";
 	}
 	if (!reject)
 		return 0;
@@ -928,8 +990,9 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		c->is_ws = true;
 		N.nconns++;
 		const char *name = lws_get_protocol(wsi)->name;
-		c->version = strcmp(name, "hrana3") == 0 ? 3 : strcmp(name, "hrana2") == 0 ? 2 : 1;
-		c->ws = sess_ws_open(c, c->version, net_ws_encode);
+		c->pb = strcmp(name, "hrana3-protobuf") == 0;
+		c->version = c->pb || strcmp(name, "hrana3") == 0 ? 3 : strcmp(name, "hrana2") == 0 ? 2 : 1;
+		c->ws = sess_ws_open(c, c->version, c->pb ? net_ws_encode_pb : net_ws_encode);
 		if (auth_enabled(N.auth)) {
 			/* for a hello without a jwt (Basic credentials, PROTOCOL.md §7.3) */
 			char *cred = net_credential(wsi, false);
@@ -963,6 +1026,7 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 
 static const struct lws_protocols net_protocols[] = {
 	{"http", net_callback, sizeof(struct net_conn), 64 * 1024, 0, NULL, 0},
+	{"hrana3-protobuf", net_callback, sizeof(struct net_conn), 64 * 1024, 4, NULL, 0},
 	{"hrana3", net_callback, sizeof(struct net_conn), 64 * 1024, 3, NULL, 0},
 	{"hrana2", net_callback, sizeof(struct net_conn), 64 * 1024, 2, NULL, 0},
 	{"hrana1", net_callback, sizeof(struct net_conn), 64 * 1024, 1, NULL, 0},

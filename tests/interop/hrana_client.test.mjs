@@ -1,8 +1,23 @@
-// @libsql/hrana-client used directly against the real sqld: openWs and
-// openHttp with protocol versions 2 and 3 (WS v3 negotiates "hrana3"; HTTP v3
-// probes GET /v3-protobuf and falls back to /v2 JSON when that is not 2xx):
-// streams, queries, batches with conditions, describe, stored SQL, sequence,
-// getAutocommit and cursors where the version has them.
+// @libsql/hrana-client used directly against the real sqld, over every
+// encoding it can speak: WebSocket hrana2 (JSON), hrana3 (JSON) and
+// hrana3-protobuf, HTTP /v2 (JSON), /v3 (JSON) and /v3-protobuf. The same
+// cases run on each: streams, queries, batches with conditions, describe,
+// stored SQL, sequence, getAutocommit and cursors where the version has them.
+//
+// How each variant is reached, and proved to be in use:
+//   ws v2            openWs(url, _, 2) offers hrana2, hrana1
+//   ws v3 json       a WsClient over a socket offering only "hrana3"
+//   ws v3 protobuf   openWs(url, _, 3) offers hrana3-protobuf first; the
+//                    socket's negotiated subprotocol must be hrana3-protobuf
+//   http v2          openHttp(url, .., 2)
+//   http v3 -> v2    openHttp(.., 3) with a fetch that answers the client's
+//                    GET /v3-protobuf probe with 404: hrana-client then falls
+//                    back to /v2 JSON (it has no /v3 JSON mode; the raw
+//                    integration tests cover /v3 JSON)
+//   http v3 protobuf openHttp(.., 3): probes GET /v3-protobuf (200) and then
+//                    posts protobuf; a recording fetch proves every pipeline
+//                    and cursor request went to /v3-protobuf/ with protobuf
+//                    bodies and got application/x-protobuf or octet-stream.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import * as hrana from "@libsql/hrana-client";
@@ -11,35 +26,72 @@ import { startSqld } from "./lib/sqld.mjs";
 const { BatchCond } = hrana;
 
 let srv;
-let protobufProbe;
 before(async () => {
 	srv = await startSqld();
-	const r = await fetch(srv.url + "/v3-protobuf");
-	await r.arrayBuffer();
-	protobufProbe = r.ok;
 });
 after(() => srv?.stop());
 
 let tableNo = 0;
 const table = (p = "h") => `${p}_${process.pid}_${++tableNo}`;
 
-for (const [kind, requested] of [["ws", 2], ["ws", 3], ["http", 2], ["http", 3]]) {
-	describe(`hrana-client ${kind} protocolVersion ${requested}`, () => {
+/** A fetch that records (path, request content-type, response content-type)
+ * and, with hideProtobuf, answers the /v3-protobuf probe with 404. */
+function recordingFetch(log, hideProtobuf) {
+	return async (req) => {
+		const path = new URL(req.url).pathname;
+		if (hideProtobuf && path === "/v3-protobuf") return new Response("no", { status: 404 });
+		const resp = await fetch(req);
+		log.push({ path, method: req.method, reqType: req.headers.get("content-type"), respType: resp.headers.get("content-type") });
+		return resp;
+	};
+}
+
+const VARIANTS = [
+	{ name: "ws v2 (hrana2, JSON)", kind: "ws", version: 2, encoding: "json" },
+	{ name: "ws v3 (hrana3, JSON)", kind: "ws", version: 3, encoding: "json", offer: ["hrana3"] },
+	{ name: "ws v3 (hrana3-protobuf)", kind: "ws", version: 3, encoding: "protobuf" },
+	{ name: "http v2 (JSON)", kind: "http", version: 2, encoding: "json" },
+	{ name: "http v3 without the protobuf probe (falls back to /v2, JSON)", kind: "http", version: 3, expect: 2, encoding: "json" },
+	{ name: "http v3 (/v3-protobuf)", kind: "http", version: 3, encoding: "protobuf" },
+];
+
+for (const variant of VARIANTS) {
+	const { kind, encoding } = variant;
+	const requested = variant.version;
+	const expected = variant.expect ?? requested;
+	describe(`hrana-client ${variant.name}`, () => {
 		let client;
 		let version;
+		let socket;
+		const httpLog = [];
 		before(async () => {
-			client = kind === "ws"
-				? hrana.openWs(srv.wsUrl, undefined, requested)
-				: hrana.openHttp(srv.url, undefined, undefined, undefined, requested);
+			if (kind === "ws" && variant.offer) {
+				socket = new hrana.WebSocket(srv.wsUrl, variant.offer);
+				client = new hrana.WsClient(socket, undefined);
+			} else if (kind === "ws") {
+				client = hrana.openWs(srv.wsUrl, undefined, requested);
+			} else {
+				const f = recordingFetch(httpLog, encoding === "json");
+				client = hrana.openHttp(srv.url, undefined, f, undefined, requested);
+			}
 			version = await client.getVersion();
 		});
 		after(() => client?.close());
 		const sqlOwner = (stream) => (kind === "ws" ? client : stream);
 
-		test("negotiated protocol version", () => {
-			let want = requested;
-			if (kind === "http" && requested === 3) want = protobufProbe ? 3 : 2;
-			assert.equal(version, want);
+		test("negotiated protocol version and encoding", async () => {
+			assert.equal(version, expected);
+			if (kind === "ws" && variant.offer) {
+				assert.equal(socket.protocol, variant.offer[0]);
+			} else if (kind === "ws") {
+				// the client's socket is private: negotiate again the same way
+				// and look at what sqld chose for the offer openWs makes
+				const offer = requested === 3 ? ["hrana3-protobuf", "hrana3", "hrana2", "hrana1"] : ["hrana2", "hrana1"];
+				const ws = new hrana.WebSocket(srv.wsUrl, offer);
+				await new Promise((res, rej) => { ws.onopen = res; ws.onerror = rej; });
+				assert.equal(ws.protocol, requested === 3 ? "hrana3-protobuf" : "hrana2");
+				ws.close();
+			}
 		});
 
 		test("query, queryRow, queryValue, run; intMode bigint; stream isolation", async (t) => {
@@ -219,5 +271,25 @@ for (const [kind, requested] of [["ws", 2], ["ws", 3], ["http", 2], ["http", 3]]
 			assert.equal(s.closed, true);
 			await assert.rejects(async () => s.queryValue("SELECT 1"), hrana.ClosedError);
 		});
+
+		if (kind === "http") {
+			test("every pipeline and cursor request used this encoding (runs last)", () => {
+				// every pipeline / cursor request of this variant went where its
+				// encoding says, with that encoding's content types
+				const posts = httpLog.filter((r) => r.method === "POST");
+				assert.ok(posts.length > 10, `only ${posts.length} requests recorded`);
+				for (const r of posts) {
+					if (encoding === "protobuf") {
+						assert.match(r.path, /^\/v3-protobuf\/(pipeline|cursor)$/);
+						assert.equal(r.reqType, "application/x-protobuf");
+						assert.match(r.respType, r.path.endsWith("cursor") ? /^application\/octet-stream/ : /^application\/x-protobuf/);
+					} else {
+						assert.match(r.path, new RegExp(`^/v${expected}/(pipeline|cursor)$`));
+						assert.match(r.respType, r.path.endsWith("cursor") ? /^text\/plain/ : /^application\/json/);
+					}
+				}
+				if (expected === 3) assert.ok(posts.some((r) => r.path.endsWith("/cursor")), "no cursor request was made");
+			});
+		}
 	});
 }
