@@ -26,6 +26,15 @@ struct cfg {
 	size_t max_log_size_mb;     /* --max-log-size: compact the frame log past this */
 	int max_log_duration_s;     /* --max-log-duration: or when older (0: never) */
 	int checkpoint_interval_s;  /* --checkpoint-interval-s (0: by WAL size only) */
+	/* namespaces, admin API, metrics, log format (issue 5: ns.h, admin.h) */
+	bool enable_namespaces;     /* --enable-namespaces */
+	bool disable_default_ns;    /* --disable-default-namespace */
+	bool admin_on;              /* --admin-listen-addr given */
+	char admin_host[256];
+	int admin_port;             /* 0: pick a free port */
+	const char *admin_auth_key; /* --admin-auth-key */
+	bool metrics_on_user_port;  /* --enable-metrics-on-user-port */
+	int log_format;             /* --log-format text|json (log.h LOG_FMT_*) */
 	bool help, version;
 };
 

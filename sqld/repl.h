@@ -45,7 +45,10 @@ struct repl_md { /* request metadata (HTTP headers); NULL when absent */
  * on a worker). Session tokens are UUID strings derived from a random
  * secret made here and the log's current log_id: they change on restart
  * and when the log starts a new lineage. */
-int repl_init(struct db *db, struct rlog *log, const struct repl_ops *ops, struct err *e);
+int repl_init(const struct repl_ops *ops, struct err *e);
+/* cap_opts.on_commit of every namespace (ns_opts.on_commit): a capture
+ * happened, LogEntries streams of that namespace may have frames. Any thread. */
+void repl_commit_hook(void *arg);
 /* Shutdown, first step, while net still serves: new calls get UNAVAILABLE;
  * LogEntries streams end with OK trailers (Snapshot streams with
  * UNAVAILABLE) as soon as no job of theirs is in flight; unary calls in

@@ -14,6 +14,8 @@
 #include "db.h"
 #include "exec.h"
 #include "log.h"
+#include "metrics.h"
+#include "ns.h"
 #include "work.h"
 #include <sqlite3.h>
 #include <stdio.h>
@@ -229,11 +231,13 @@ void sess_stream_push(struct sess_stream *st, struct sess_job *j)
 	sess_stream_pump(st);
 }
 
-struct sess_stream *sess_stream_new(void)
+struct sess_stream *sess_stream_new(struct ns *ns)
 {
 	struct sess_stream *st = calloc(1, sizeof *st);
 	if (!st)
 		abort();
+	st->ns = ns ? ns_ref(ns) : NULL;
+	metrics_stream(1);
 	return st;
 }
 
@@ -278,6 +282,8 @@ void sess_stream_free(struct sess_stream *st)
 	}
 	sess_arena_free(st->cursor_arena);
 	sess_sqls_free(&st->sqls);
+	ns_put(st->ns);
+	metrics_stream(-1);
 	free(st);
 }
 
@@ -296,7 +302,11 @@ static int job_enter(struct sess_job *j)
 	struct sess_stream *st = j->st;
 	if (!st->conn) {
 		struct err e;
-		if (db_conn_open(S.db, &st->conn, &e)) {
+		if (!st->ns) {
+			set_err(j, "NAMESPACE_DOESNT_EXIST", "The stream has no namespace");
+			return -1;
+		}
+		if (db_conn_open(ns_db(st->ns), &st->conn, &e)) {
 			log_error("%s", e.msg);
 			set_err(j, "SQLITE_CANTOPEN", arena_printf(&j->out, "SQLite error: %s", e.msg));
 			return -1;
@@ -377,7 +387,7 @@ static void run_req(struct sess_job *j, struct hr_req *r, struct hr_resp *resp, 
 		break;
 	}
 	uint64_t commit;
-	if (db_last_commit(S.db, &commit)) {
+	if (db_last_commit(ns_db(st->ns), &commit)) {
 		/* the commit position after the request (PROTOCOL.md §3.3) */
 		if (resp->stmt_result) {
 			resp->stmt_result->has_replication_index = true;
@@ -688,10 +698,9 @@ pump_http:
 
 /* ---- housekeeping ---- */
 
-void sess_init(struct db *db, const struct sess_limits *lim, const struct sess_ops *ops)
+void sess_init(const struct sess_limits *lim, const struct sess_ops *ops)
 {
 	memset(&S, 0, sizeof S);
-	S.db = db;
 	S.lim = *lim;
 	S.ops = *ops;
 }
@@ -745,7 +754,7 @@ void sess_shutdown(void)
 	}
 	/* the network loop already gave in-flight work its bound: cut the rest */
 	while (S.busy) {
-		db_interrupt_all(S.db);
+		ns_interrupt_all();
 		work_drain();
 		if (S.busy) {
 			struct timespec ts = {0, 2 * 1000 * 1000};

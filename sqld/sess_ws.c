@@ -2,6 +2,7 @@
  * streams, stored SQL per connection (150), cursors. Network thread. */
 #include "sess_int.h"
 #include "exec.h"
+#include "ns.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,9 @@ struct sess_ws *sess_ws_open(void *owner, int version, sess_ws_encoder encode)
 	if (!ws)
 		abort();
 	ws->owner = owner;
+	ws->ns = S.ops.owner_ns ? S.ops.owner_ns(owner) : NULL;
+	if (ws->ns)
+		ns_ref(ws->ns);
 	ws->version = version;
 	ws->encode = encode;
 	ws->next = S.wss;
@@ -73,6 +77,7 @@ void sess_ws_maybe_free(struct sess_ws *ws)
 	if (ws->next)
 		ws->next->prev = ws->prev;
 	sess_sqls_free(&ws->sqls);
+	ns_put(ws->ns);
 	free(ws);
 }
 
@@ -171,7 +176,7 @@ void sess_ws_msg(struct sess_ws *ws, struct arena *a, const struct hr_client_msg
 		for (struct sess_stream *s = ws->streams; s; s = s->next)
 			if (s->ws_id == r->stream_id && !s->closing)
 				return ws_proto_error(ws, a, "Stream id is already in use");
-		st = sess_stream_new();
+		st = sess_stream_new(ws->ns);
 		st->ws = ws;
 		st->ws_id = r->stream_id;
 		st->next = ws->streams;
