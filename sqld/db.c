@@ -272,13 +272,15 @@ int db_conn_open(struct db *db, struct db_conn **out, struct err *e)
 	if (db->cap)
 		sqlite3_wal_hook(c->sq, cap_wal_hook, NULL);
 	sqlite3_db_config(c->sq, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	sqlite3_set_authorizer(c->sq, db_authorize, db);
-	c->limits_gen = -1; /* apply max_page_count at the first enter */
+	c->limits_gen = -1; /* authorizer and max_page_count at the first enter */
 	if (db_exec(c->sq, db->o.sync_normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", e)) {
 		sqlite3_close(c->sq);
 		free(c);
 		return -1;
 	}
+	/* after our PRAGMA (block_reads would deny it); again at enter when the
+	 * limits change */
+	sqlite3_set_authorizer(c->sq, db_authorize, db);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_mutex_lock(&db->mu);
 	c->next = db->conns;
@@ -328,14 +330,16 @@ void db_conn_enter(struct db_conn *c)
 	int gen = c->db->limits_gen;
 	if (gen != c->limits_gen) {
 		c->limits_gen = gen;
-		/* re-installing the authorizer expires cached statements, so they
-		 * are authorized again under the new limits when they next run */
-		sqlite3_set_authorizer(c->sq, db_authorize, c->db);
+		/* our own PRAGMA first (block_reads would deny it), then the
+		 * authorizer: installing it expires cached statements, so they are
+		 * authorized again under the new limits when they next run */
+		sqlite3_set_authorizer(c->sq, NULL, NULL);
 		char sql[80];
 		uint64_t mp = c->db->max_pages;
 		snprintf(sql, sizeof sql, "PRAGMA max_page_count=%llu",
 			 (unsigned long long)(mp ? mp : 4294967294ull));
 		sqlite3_exec(c->sq, sql, NULL, NULL, NULL);
+		sqlite3_set_authorizer(c->sq, db_authorize, c->db);
 	}
 }
 
