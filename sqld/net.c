@@ -7,8 +7,20 @@
  *   POST /wal_log.ReplicationLog/..., /proxy.Proxy/...   gRPC-web (repl.h), when
  *                     net_start got a frame log
  *   GET  /v1, /v2, /v3, /health, /version
+ *   GET  /dump        SQL dump of the namespace (dump.h), chunked
+ *   GET  /metrics     with --enable-metrics-on-user-port (metrics.h)
  *   OPTIONS *         CORS preflight
  *   anything else     404 (including GET /info and GET /sync/...)
+ * The admin listener (--admin-listen-addr) is a second vhost of the same
+ * context served by the same callback (c->admin): admin.h has its routes.
+ *
+ * Namespaces (ns.h): a Hrana request, /dump and a WebSocket upgrade are
+ * resolved to their namespace from the headers (x-namespace-bin,
+ * x-namespace, Host) when the request line arrives; a missing one is 404
+ * (the upgrade is refused), an invalid name 400. The connection holds a
+ * reference (c->ns) for the request (HTTP) or its lifetime (WebSocket);
+ * sess binds each stream to it through sess_ops.owner_ns. gRPC-web calls
+ * resolve theirs in repl (x-namespace-bin only, gRPC statuses).
  *
  * Each connection has one struct net_conn (lws per-session data). An HTTP
  * connection handles one request at a time: it collects the body, decodes it,
