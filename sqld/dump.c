@@ -159,7 +159,9 @@ static void dump_run(struct work_job *w)
 	buf_free(&c->out);
 	if (c->phase == P_START) {
 		struct err e = {{0}};
-		if (db_conn_open(ns_db(c->ns), &c->conn, &e)) {
+		if (ns_deleted(c->ns))
+			err_set(&e, "Namespace `%s` doesn't exist", ns_name(c->ns));
+		if (e.msg[0] || db_conn_open(ns_db(c->ns), &c->conn, &e)) {
 			buf_printf(&c->out, "-- error: %s\n", e.msg);
 			c->finished = true;
 			c->phase = P_DONE;

@@ -503,6 +503,14 @@ void ns_put(struct ns *n)
 	}
 }
 
+bool ns_deleted(struct ns *n)
+{
+	pthread_mutex_lock(&R.mu);
+	bool d = !n->listed;
+	pthread_mutex_unlock(&R.mu);
+	return d;
+}
+
 const char *ns_name(const struct ns *n)
 {
 	return n->name;

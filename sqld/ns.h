@@ -102,6 +102,9 @@ struct ns *ns_ref(struct ns *n); /* another reference to a held one */
 void ns_put(struct ns *n);       /* accepts NULL */
 
 const char *ns_name(const struct ns *n);
+/* True once ns_delete unlisted it: holders must stop using it (sess, repl
+ * and dump then answer "doesn't exist"), so it can close. */
+bool ns_deleted(struct ns *n);
 struct db *ns_db(struct ns *n);
 struct rlog *ns_log(struct ns *n);
 struct cap *ns_cap(struct ns *n);

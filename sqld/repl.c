@@ -555,6 +555,10 @@ static void run_snapshot(struct repl_call *c)
 static struct db_conn *proxy_enter(struct repl_call *c)
 {
 	struct repl_client *cl = c->cl;
+	if (ns_deleted(cl->ns)) {
+		fail(c, GRPC_STATUS_FAILED_PRECONDITION, "NAMESPACE_DOESNT_EXIST");
+		return NULL;
+	}
 	if (!cl->conn) {
 		struct err e = {{0}};
 		if (db_conn_open(ns_db(cl->ns), &cl->conn, &e)) {
@@ -673,6 +677,10 @@ static void call_run(struct work_job *w)
 {
 	struct repl_call *c = (struct repl_call *)w;
 	arena_free(&c->out_a);
+	if ((c->m == M_BATCH || c->m == M_LOG_ENTRIES || c->m == M_SNAPSHOT) && ns_deleted(c->ns)) {
+		fail(c, GRPC_STATUS_FAILED_PRECONDITION, "NAMESPACE_DOESNT_EXIST");
+		return;
+	}
 	switch (c->m) {
 	case M_BATCH:
 		run_batch(c);
@@ -1049,6 +1057,14 @@ static void repl_hello(void *owner, struct ns *ns)
 	repl_token(st.log_id, token);
 	struct replpb_db_config cfg;
 	memset(&cfg, 0, sizeof cfg);
+	struct ns_config nc; /* the namespace's config, as sqld sends it */
+	ns_get_config(ns, &nc);
+	cfg.block_reads = nc.block_reads;
+	cfg.block_writes = nc.block_writes;
+	cfg.block_reason = nc.block_reason[0] ? nc.block_reason : NULL;
+	cfg.max_db_pages = nc.max_db_size / 4096;
+	cfg.has_txn_timeout_s = nc.txn_timeout_s > 0;
+	cfg.txn_timeout_s = (uint64_t)nc.txn_timeout_s;
 	struct replpb_hello_resp h = {
 		.generation_id = R.generation_id,
 		.generation_start_index = 0,

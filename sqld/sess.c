@@ -300,12 +300,17 @@ static void set_err(struct sess_job *j, const char *code, const char *msg)
 static int job_enter(struct sess_job *j)
 {
 	struct sess_stream *st = j->st;
+	if (!st->ns) {
+		set_err(j, "NAMESPACE_DOESNT_EXIST", "The stream has no namespace");
+		return -1;
+	}
+	if (ns_deleted(st->ns)) {
+		/* deleted under an open stream: it must let go of the namespace */
+		set_err(j, "NAMESPACE_DOESNT_EXIST", arena_printf(&j->out, "Namespace `%s` doesn't exist", ns_name(st->ns)));
+		return -1;
+	}
 	if (!st->conn) {
 		struct err e;
-		if (!st->ns) {
-			set_err(j, "NAMESPACE_DOESNT_EXIST", "The stream has no namespace");
-			return -1;
-		}
 		if (db_conn_open(ns_db(st->ns), &st->conn, &e)) {
 			log_error("%s", e.msg);
 			set_err(j, "SQLITE_CANTOPEN", arena_printf(&j->out, "SQLite error: %s", e.msg));

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { mkTempDir, rmDir } from "./lib/raw.mjs";
+import { RawWs, mkTempDir, rmDir } from "./lib/raw.mjs";
 import { useAdmin, startAdmin, admin, createNs, nsHdr, sql, rowsOf } from "./lib/ns.mjs";
 
 const I = (n) => ({ type: "integer", value: String(n) });
@@ -186,4 +186,31 @@ test("with namespaces disabled the admin API serves the default namespace and re
 	assert.equal(r.status, 400);
 	r = await admin(srv, "GET", "/v1/namespaces/other/stats");
 	assert.equal(r.status, 404);
+});
+
+test("deleting a namespace under an open stream: new requests get 404, the stream's next request fails, the files go when it closes", async (t) => {
+	const srv = await useAdmin(t, { args: ["--enable-namespaces"] });
+	await createNs(srv, "busy");
+	const ws = await RawWs.open(srv, ["hrana3"], { headers: nsHdr("busy") });
+	t.after(() => ws.terminate());
+	await ws.helloOk();
+	await ws.ok({ type: "open_stream", stream_id: 1 });
+	await ws.ok({ type: "execute", stream_id: 1, stmt: { sql: "CREATE TABLE t(x)" } });
+	let r = await admin(srv, "DELETE", "/v1/namespaces/busy");
+	assert.equal(r.status, 200);
+	const dir = path.join(srv.dbPath, "dbs", "busy");
+	assert.ok(fs.existsSync(dir), "still held by the open connection");
+	r = await admin(srv, "POST", "/v1/namespaces/busy/create", {});
+	assert.equal(r.status, 409, "the name is taken until the old one is gone");
+	const h = await fetch(srv.url + "/v2/pipeline", { method: "POST", headers: nsHdr("busy"), body: '{"requests":[]}' });
+	assert.equal(h.status, 404);
+	const resp = await ws.req({ type: "execute", stream_id: 1, stmt: { sql: "SELECT 1" } });
+	assert.equal(resp.type, "response_error");
+	assert.equal(resp.error.code, "NAMESPACE_DOESNT_EXIST");
+	ws.close();
+	await ws.closed;
+	for (let i = 0; i < 100 && fs.existsSync(dir); i++) await new Promise((res) => setTimeout(res, 20));
+	assert.equal(fs.existsSync(dir), false, "closing the connection let the namespace go");
+	await createNs(srv, "busy");
+	assert.deepEqual(await rowsOf(srv, nsHdr("busy"), "SELECT count(*) FROM sqlite_schema"), [[I(0)]]);
 });
