@@ -12,9 +12,9 @@
  * Answers are JSON ({"error": "..."} on failure: 400 invalid name or body,
  * 404 no such namespace, 409 exists already, 500 otherwise).
  *
- * net owns the sockets and calls admin_handle with a complete request.
- * Network thread (operations run there, synchronously: a fork copies the
- * database before it answers). */
+ * net owns the sockets and calls admin_handle with a complete request, on a
+ * worker thread (a fork copies the database before it answers; the network
+ * thread keeps serving meanwhile). admin_handle is safe from any thread. */
 #ifndef SQLWIRE_ADMIN_H
 #define SQLWIRE_ADMIN_H
 #include "buf.h"

@@ -88,6 +88,7 @@ struct net_conn {
 	bool admin;           /* on the admin listener */
 	struct ns *ns;        /* the request's (HTTP) or connection's (WS) namespace, a reference */
 	struct dump_call *dcall; /* GET /dump in progress */
+	struct net_admin_job *ajob; /* an admin request on a worker */
 	enum admin_method ameth;
 	/* HTTP */
 	enum net_route route;
@@ -124,6 +125,7 @@ static struct {
 	struct lws_vhost *vh;
 	struct lws_vhost *admin_vh; /* --admin-listen-addr, or NULL */
 	int admin_port;
+	size_t admin_busy; /* admin jobs submitted and not done */
 	lws_sorted_usec_list_t tick;
 	volatile sig_atomic_t stop;
 	bool stopping;
@@ -508,12 +510,57 @@ static void net_reply_bad_chunks(struct net_conn *c)
 
 /* ---- the admin listener ---- */
 
+/* Admin requests run on a worker: a fork copies a database, a create or
+ * delete opens or closes one, and the network thread must not wait on that. */
+struct net_admin_job {
+	struct work_job w; /* first */
+	struct net_conn *c; /* NULL once the connection is gone */
+	enum admin_method m;
+	char *path;
+	char *body;
+	size_t n;
+	struct admin_resp r;
+};
+
+static void net_admin_run(struct work_job *w)
+{
+	struct net_admin_job *j = (struct net_admin_job *)w;
+	admin_handle(j->m, j->path, strlen(j->path), j->body ? j->body : "", j->n, &j->r);
+}
+
+static void net_admin_done(struct work_job *w)
+{
+	struct net_admin_job *j = (struct net_admin_job *)w;
+	N.admin_busy--;
+	if (j->c) {
+		j->c->ajob = NULL;
+		net_reply(j->c, j->r.status, j->r.ctype, j->r.body.p ? j->r.body.p : "", j->r.body.len);
+	}
+	buf_free(&j->r.body);
+	free(j->path);
+	free(j->body);
+	free(j);
+}
+
 static void net_admin_answer(struct net_conn *c, const char *body, size_t n)
 {
-	struct admin_resp r;
-	admin_handle(c->ameth, c->rpath, strlen(c->rpath), body, n, &r);
-	net_reply(c, r.status, r.ctype, r.body.p ? r.body.p : "", r.body.len);
-	buf_free(&r.body);
+	struct net_admin_job *j = calloc(1, sizeof *j);
+	if (!j)
+		abort();
+	j->w.run = net_admin_run;
+	j->w.done = net_admin_done;
+	j->c = c;
+	j->m = c->ameth;
+	j->path = strdup(c->rpath);
+	j->body = n ? malloc(n) : NULL;
+	if (!j->path || (n && !j->body))
+		abort();
+	if (n)
+		memcpy(j->body, body, n);
+	j->n = n;
+	c->ajob = j;
+	N.admin_busy++;
+	work_submit(&j->w);
 }
 
 /* A request on the admin listener: authorized, then answered at once or
@@ -966,6 +1013,9 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 			c->rcall = NULL;
 			dump_cancel(c->dcall);
 			c->dcall = NULL;
+			if (c->ajob)
+				c->ajob->c = NULL; /* its completion frees it */
+			c->ajob = NULL;
 			ns_put(c->ns);
 			c->ns = NULL;
 			net_repl_forget(c);
@@ -1218,7 +1268,8 @@ void net_run(void)
 	if (N.repl_on)
 		repl_stop(); /* replication streams end with their trailers */
 	int64_t deadline = net_now_ms() + (int64_t)N.cfg->shutdown_timeout_s * 1000;
-	while ((sess_busy_jobs() > 0 || repl_busy_jobs() > 0 || dump_busy_jobs() > 0 || N.out_bytes > 0) &&
+	while ((sess_busy_jobs() > 0 || repl_busy_jobs() > 0 || dump_busy_jobs() > 0 || N.admin_busy > 0 ||
+		N.out_bytes > 0) &&
 	       net_now_ms() < deadline)
 		lws_service(N.ctx, 0);
 	/* closes every connection (cancelling their calls and sessions) */
@@ -1230,6 +1281,13 @@ void net_run(void)
 	if (N.repl_on)
 		repl_shutdown();
 	dump_shutdown();
+	while (N.admin_busy) { /* their connections are gone: the completions free them */
+		work_drain();
+		if (N.admin_busy) {
+			struct timespec ts = {0, 2 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
 	sess_shutdown();
 	work_stop();
 }

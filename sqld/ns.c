@@ -47,6 +47,9 @@ static struct {
 	bool on;
 } R = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
+/* create, fork and delete one at a time (a fork copies with R.mu released) */
+static pthread_mutex_t ns_admin_mu = PTHREAD_MUTEX_INITIALIZER;
+
 bool ns_name_valid(const char *name, size_t n)
 {
 	if (!name || n == 0 || n > NS_NAME_MAX)
@@ -558,6 +561,7 @@ static int ns_make_dir(const char *name, char **dirp, struct err *e)
 
 int ns_create(const char *name, const struct ns_config *cfg, struct err *e)
 {
+	pthread_mutex_lock(&ns_admin_mu);
 	pthread_mutex_lock(&R.mu);
 	char *dir = NULL;
 	int rc = ns_make_dir(name, &dir, e);
@@ -573,13 +577,24 @@ int ns_create(const char *name, const struct ns_config *cfg, struct err *e)
 			ns_rm_rf(dir);
 	}
 	pthread_mutex_unlock(&R.mu);
+	pthread_mutex_unlock(&ns_admin_mu);
 	free(dir);
 	if (rc == 0)
 		log_info("namespace %s created", name);
 	return rc;
 }
 
+static int ns_fork_locked(const char *from, const char *to, struct err *e);
+
 int ns_fork(const char *from, const char *to, struct err *e)
+{
+	pthread_mutex_lock(&ns_admin_mu);
+	int rc = ns_fork_locked(from, to, e);
+	pthread_mutex_unlock(&ns_admin_mu);
+	return rc;
+}
+
+static int ns_fork_locked(const char *from, const char *to, struct err *e)
 {
 	struct ns *src;
 	int rc = ns_get(from, &src, e);
@@ -641,9 +656,12 @@ int ns_delete(const char *name, struct err *e)
 	if (name && strcmp(name, NS_DEFAULT) == 0)
 		return err_set(e, "The default namespace cannot be deleted"), NS_EINVAL;
 	struct ns *n;
+	pthread_mutex_lock(&ns_admin_mu);
 	int rc = ns_get(name, &n, e); /* opens it if needed: then one code path */
-	if (rc)
+	if (rc) {
+		pthread_mutex_unlock(&ns_admin_mu);
 		return rc;
+	}
 	pthread_mutex_lock(&R.mu);
 	if (n->listed) {
 		n->listed = false;
@@ -655,6 +673,7 @@ int ns_delete(const char *name, struct err *e)
 	pthread_mutex_unlock(&R.mu);
 	/* users keep a working database until they let go; new ones see 404 */
 	ns_put(n);
+	pthread_mutex_unlock(&ns_admin_mu);
 	return 0;
 }
 

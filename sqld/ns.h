@@ -28,9 +28,11 @@
  * SQLITE_AUTH), block_reason (reported only), max_db_size (bytes, via
  * max_page_count: writes past it fail with SQLITE_FULL), txn_timeout_s.
  *
- * Threads: every function is safe from any thread (one registry mutex);
- * opening, creating, forking and deleting do disk I/O on the caller's thread
- * (the network thread for requests and the admin API). */
+ * Threads: every function is safe from any thread (one registry mutex;
+ * create, fork and delete are also serialised among themselves). Opening,
+ * creating, forking and deleting do disk I/O on the caller's thread: the
+ * network thread for the lazy first open of a namespace by a request, a
+ * worker for the admin API. */
 #ifndef SQLWIRE_NS_H
 #define SQLWIRE_NS_H
 #include "err.h"
