@@ -214,3 +214,43 @@ test("deleting a namespace under an open stream: new requests get 404, the strea
 	await createNs(srv, "busy");
 	assert.deepEqual(await rowsOf(srv, nsHdr("busy"), "SELECT count(*) FROM sqlite_schema"), [[I(0)]]);
 });
+
+test("fork and dump during a stream of two-row transactions see whole transactions only", async (t) => {
+	const srv = await useAdmin(t, { args: ["--enable-namespaces"] });
+	await createNs(srv, "w");
+	await sql(srv, nsHdr("w"), "CREATE TABLE pairs(tx INTEGER, side INTEGER, pad BLOB)");
+	let stop = false, n = 0;
+	const writer = (async () => {
+		while (!stop) {
+			const res = await sql(srv, nsHdr("w"), "BEGIN", `INSERT INTO pairs VALUES (${n}, 1, randomblob(3000))`, `INSERT INTO pairs VALUES (${n}, 2, randomblob(3000))`, "COMMIT");
+			for (const r of res) assert.equal(r.type, "ok", JSON.stringify(r));
+			n++;
+		}
+	})();
+	while (n < 5) await new Promise((r) => setTimeout(r, 5));
+	const forks = [];
+	for (let i = 0; i < 3; i++) {
+		const r = await admin(srv, "POST", `/v1/namespaces/w/fork/w${i}`);
+		assert.equal(r.status, 200, r.text);
+		forks.push(`w${i}`);
+	}
+	const dumpText = await (await fetch(srv.url + "/dump", { headers: nsHdr("w") })).text();
+	stop = true;
+	await writer;
+	const counts = [];
+	for (const f of forks) {
+		const [[cnt, odd], [ok]] = [
+			(await rowsOf(srv, nsHdr(f), "SELECT count(*), (SELECT count(*) FROM (SELECT tx FROM pairs GROUP BY tx HAVING count(*) != 2)) FROM pairs"))[0],
+			(await rowsOf(srv, nsHdr(f), "PRAGMA integrity_check"))[0],
+		];
+		assert.equal(Number(cnt.value) % 2, 0, `${f}: whole transactions only`);
+		assert.equal(odd.value, "0");
+		assert.equal(ok.value, "ok");
+		counts.push(Number(cnt.value));
+	}
+	assert.ok(counts.every((c, i) => i === 0 || c >= counts[i - 1]), "later forks see no less");
+	assert.ok(dumpText.endsWith("COMMIT;\n"));
+	const inserts = dumpText.split("\n").filter((l) => l.startsWith('INSERT INTO "pairs"')).length;
+	assert.equal(inserts % 2, 0, "the dump holds whole transactions only");
+	assert.ok(inserts >= counts[0], "the dump was taken after the forks");
+});
