@@ -105,8 +105,12 @@ static void admin_stats(struct ns *n, struct admin_resp *r)
 	buf_printf(b, ",\"storage_bytes_used\":%llu,\"frame_log_bytes\":%llu,\"log_id\":",
 		   (unsigned long long)ns_storage_bytes(n), (unsigned long long)(st.log_bytes + st.snap_bytes));
 	hjson_put_str(b, st.log_id, strlen(st.log_id));
-	buf_printf(b, ",\"first_frame_no\":%llu,\"next_frame_no\":%llu}", (unsigned long long)st.first_frame_no,
-		   (unsigned long long)st.next_frame_no);
+	struct ns_usage u;
+	ns_usage(n, &u);
+	buf_printf(b, ",\"first_frame_no\":%llu,\"next_frame_no\":%llu,\"query_count\":%llu,\"rows_read_count\":%llu,"
+		   "\"rows_written_count\":%llu}",
+		   (unsigned long long)st.first_frame_no, (unsigned long long)st.next_frame_no,
+		   (unsigned long long)u.queries, (unsigned long long)u.rows_read, (unsigned long long)u.rows_written);
 }
 
 void admin_handle(enum admin_method m, const char *path, size_t plen, const char *body, size_t n,

@@ -21,6 +21,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct ns {
 	int refs;
 	bool listed;
 	struct ns *next;
+	atomic_uint_fast64_t queries, rows_read, rows_written;
 };
 
 static struct {
@@ -702,6 +704,20 @@ void ns_each_open(void (*fn)(struct ns *n, void *arg), void *arg)
 	for (struct ns *n = R.list; n; n = n->next)
 		fn(n, arg);
 	pthread_mutex_unlock(&R.mu);
+}
+
+void ns_count(struct ns *n, uint64_t queries, uint64_t rows_read, uint64_t rows_written)
+{
+	atomic_fetch_add_explicit(&n->queries, queries, memory_order_relaxed);
+	atomic_fetch_add_explicit(&n->rows_read, rows_read, memory_order_relaxed);
+	atomic_fetch_add_explicit(&n->rows_written, rows_written, memory_order_relaxed);
+}
+
+void ns_usage(struct ns *n, struct ns_usage *out)
+{
+	out->queries = n->queries;
+	out->rows_read = n->rows_read;
+	out->rows_written = n->rows_written;
 }
 
 uint64_t ns_storage_bytes(struct ns *n)

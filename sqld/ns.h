@@ -131,6 +131,13 @@ void ns_config_render(const struct ns_config *c, struct buf *b);
  * call ns_*). For metrics. */
 void ns_each_open(void (*fn)(struct ns *n, void *arg), void *arg);
 
+/* Usage counters for the stats endpoint (any thread, atomic). */
+struct ns_usage {
+	uint64_t queries, rows_read, rows_written;
+};
+void ns_count(struct ns *n, uint64_t queries, uint64_t rows_read, uint64_t rows_written);
+void ns_usage(struct ns *n, struct ns_usage *out);
+
 /* Bytes of the namespace's database file plus its WAL. */
 uint64_t ns_storage_bytes(struct ns *n);
 #endif

@@ -628,6 +628,11 @@ static void run_execute(struct repl_call *c)
 			fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, berr.message ? berr.message : "Response is too large");
 			return;
 		}
+		uint64_t q = 0, rd = 0, wr = 0; /* the namespace's usage (admin stats) */
+		for (size_t i = 0; i < b->nsteps; i++)
+			if (br->step_results[i])
+				q++, rd += br->step_results[i]->rows_read, wr += br->step_results[i]->rows_written;
+		ns_count(c->ns, q, rd, wr);
 		for (size_t i = 0; i < b->nsteps; i++) {
 			if (br->step_errors[i])
 				r.results[i].error = proxy_error(a, br->step_errors[i], timed_out);

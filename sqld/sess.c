@@ -296,6 +296,19 @@ static void set_err(struct sess_job *j, const char *code, const char *msg)
 	j->err.message = msg;
 }
 
+/* Adds a request's statements to its namespace's usage (admin stats). */
+static void count_usage(struct ns *ns, const struct hr_stmt_result *sr, const struct hr_batch_result *br)
+{
+	uint64_t q = 0, rd = 0, wr = 0;
+	if (sr)
+		q = 1, rd = sr->rows_read, wr = sr->rows_written;
+	for (size_t i = 0; br && i < br->nsteps; i++)
+		if (br->step_results[i])
+			q++, rd += br->step_results[i]->rows_read, wr += br->step_results[i]->rows_written;
+	if (q && ns)
+		ns_count(ns, q, rd, wr);
+}
+
 /* Opens the stream's connection on first use and enters it. */
 static int job_enter(struct sess_job *j)
 {
@@ -391,6 +404,7 @@ static void run_req(struct sess_job *j, struct hr_req *r, struct hr_resp *resp, 
 		rc = -1, err->code = "PROTOCOL_ERROR", err->message = "request not valid here";
 		break;
 	}
+	count_usage(st->ns, resp->stmt_result, resp->batch_result);
 	uint64_t commit;
 	if (db_last_commit(ns_db(st->ns), &commit)) {
 		/* the commit position after the request (PROTOCOL.md §3.3) */
@@ -514,6 +528,7 @@ static void run_stateless(struct sess_job *j)
 			j->proto_err = "interactive transaction not allowed in HTTP queries";
 		}
 	}
+	count_usage(j->st->ns, j->ok ? j->sres : NULL, j->ok ? j->bres : NULL);
 	job_leave(j);
 	run_close(j);
 }

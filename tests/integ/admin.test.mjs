@@ -166,6 +166,12 @@ test("stats follow the replication index; checkpoint empties the WAL", async (t)
 	assert.ok(r.json.storage_bytes_used > 0);
 	assert.ok(r.json.frame_log_bytes > 0);
 	assert.equal(r.json.namespace, "s");
+	assert.equal(r.json.query_count, 2);
+	assert.equal(r.json.rows_written_count, 1);
+	await sql(srv, nsHdr("s"), "SELECT x FROM t UNION ALL SELECT 2");
+	r = await admin(srv, "GET", "/v1/namespaces/s/stats");
+	assert.equal(r.json.query_count, 3);
+	assert.equal(r.json.rows_read_count, 2);
 	const wal = path.join(srv.dbPath, "dbs", "s", "data-wal");
 	assert.ok(fs.statSync(wal).size > 0);
 	r = await admin(srv, "POST", "/v1/namespaces/s/checkpoint");
