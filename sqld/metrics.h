@@ -5,7 +5,12 @@
  * Every hook is a relaxed atomic update, callable from any thread (network,
  * workers, cap's checkpointer); errors by code take a small mutex (rare).
  * metrics_render reads the per-namespace gauges (commit position, frame-log
- * size) from the namespace registry at scrape time. */
+ * size) from the namespace registry at scrape time.
+ *
+ * Hook points: net (connections, requests by kind, bytes, HTTP errors), sess
+ * (streams), exec's run_stmt (every execute/batch statement: latency and
+ * error code; cursor steps span client fetches and are not timed), repl
+ * (gRPC errors by status name), cap (checkpoints), admin. */
 #ifndef SQLWIRE_METRICS_H
 #define SQLWIRE_METRICS_H
 #include "buf.h"
