@@ -10,6 +10,7 @@
 #include "cap.h"
 #include "crc64.h"
 #include "log.h"
+#include "metrics.h"
 #include "rlog.h"
 #include "vfs.h"
 #include "walcap.h"
@@ -102,6 +103,8 @@ static void cap_on_write_unlock(void *arg)
 	struct walcap_pos pos;
 	walcap_pos(c->wc, &pos);
 	pthread_mutex_unlock(&c->mu);
+	if (rc >= 0 && c->o.on_commit)
+		c->o.on_commit(c->o.on_commit_arg);
 	if (pos.frame >= CAP_CKPT_FRAMES) {
 		pthread_mutex_lock(&c->tmu);
 		c->kick = true;
@@ -124,7 +127,9 @@ static int cap_checkpoint(struct cap *c, int mode, struct err *e)
 	 * committed, hence captured (under the WAL write lock, vfs.h); a PASSIVE
 	 * checkpoint only reads the WAL, and the WAL restarts only under the
 	 * write lock, after the previous commit's capture. */
+	int64_t t0 = metrics_now_us();
 	int rc = sqlite3_wal_checkpoint_v2(c->ckdb, NULL, mode, &nlog, &nckpt);
+	metrics_checkpoint(metrics_now_us() - t0);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		return err_set(e, "checkpoint: %s", sqlite3_errmsg(c->ckdb));
 	uint32_t frames = cap_wal_frames(c);
@@ -448,6 +453,11 @@ void cap_close(struct cap *c)
 	free(c->db_path);
 	free(c->log_dir);
 	free(c);
+}
+
+int cap_checkpoint_now(struct cap *c, struct err *e)
+{
+	return cap_checkpoint(c, SQLITE_CHECKPOINT_TRUNCATE, e);
 }
 
 struct rlog *cap_log(struct cap *c)

@@ -53,6 +53,10 @@ struct cap_opts {
 	uint64_t max_log_age_ms;      /* --max-log-duration */
 	int checkpoint_interval_ms;   /* --checkpoint-interval-s; 0: only by WAL size */
 	bool sync_normal;             /* synchronous=NORMAL on cap's connection */
+	/* Called after each capture that appended to the log, on the committing
+	 * thread (repl wakes its LogEntries streams); may be NULL. */
+	void (*on_commit)(void *arg);
+	void *on_commit_arg;
 };
 
 struct cap_open_info {
@@ -68,6 +72,10 @@ struct rlog *cap_log(struct cap *c);
 /* The WAL hook every connection to the primary registers (sqlite3_wal_hook,
  * after sqlite3_wal_autocheckpoint(db, 0)): checkpoints past CAP_CKPT_FRAMES. */
 int cap_wal_hook(void *arg, struct sqlite3 *db, const char *dbname, int nframes);
+
+/* A TRUNCATE checkpoint now (admin API); -1 with e when it failed, 0 also
+ * when readers kept it from finishing (it is best effort, like SQLite's). */
+int cap_checkpoint_now(struct cap *c, struct err *e);
 
 /* The frame_no of the last commit in the log; false when the log is empty. */
 bool cap_last_commit(struct cap *c, uint64_t *frame_no);

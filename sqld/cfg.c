@@ -7,8 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-enum cfg_kind { CFG_STR, CFG_ADDR, CFG_SIZE, CFG_INT, CFG_SYNC, CFG_LOG, CFG_BOOL, CFG_COUNT };
+enum cfg_kind { CFG_STR, CFG_ADDR, CFG_SIZE, CFG_INT, CFG_SYNC, CFG_LOG, CFG_BOOL, CFG_COUNT, CFG_ADMIN_ADDR, CFG_LOGFMT };
 
 struct cfg_opt {
 	const char *flag, *alias, *env;
@@ -41,6 +42,12 @@ static const struct cfg_opt cfg_opts[] = {
 	{"--http-auth", NULL, "SQLD_HTTP_AUTH", CFG_STR, O(http_auth), "basic:<base64 of user:password> accepts HTTP Basic"},
 	{"--https-cert-file", NULL, "SQLD_HTTPS_CERT_FILE", CFG_STR, O(https_cert_file), "PEM certificate chain: serve https:// and wss://"},
 	{"--https-key-file", NULL, "SQLD_HTTPS_KEY_FILE", CFG_STR, O(https_key_file), "PEM private key of --https-cert-file"},
+	{"--enable-namespaces", NULL, "SQLD_ENABLE_NAMESPACES", CFG_BOOL, O(enable_namespaces), "serve many databases, chosen by x-namespace-bin, x-namespace or the Host label"},
+	{"--disable-default-namespace", NULL, "SQLD_DISABLE_DEFAULT_NAMESPACE", CFG_BOOL, O(disable_default_ns), "no fallback to namespace \"default\""},
+	{"--admin-listen-addr", NULL, "SQLD_ADMIN_LISTEN_ADDR", CFG_ADMIN_ADDR, 0, "HOST:PORT of the admin API and /metrics (default off; port 0 picks one)"},
+	{"--admin-auth-key", NULL, "LIBSQL_ADMIN_AUTH_KEY", CFG_STR, O(admin_auth_key), "admin requests need Authorization: Basic|Bearer KEY"},
+	{"--enable-metrics-on-user-port", NULL, "SQLD_ENABLE_METRICS_ON_USER_PORT", CFG_BOOL, O(metrics_on_user_port), "also serve GET /metrics on the user port"},
+	{"--log-format", NULL, "SQLD_LOG_FORMAT", CFG_LOGFMT, O(log_format), "text (default) or json (one object per line)"},
 	{"--help", "-h", NULL, CFG_BOOL, O(help), "print this help"},
 	{"--version", "-V", NULL, CFG_BOOL, O(version), "print the version"},
 };
@@ -93,7 +100,9 @@ static int cfg_set(struct cfg *c, const struct cfg_opt *o, const char *v, const 
 			return err_set(e, "%s: empty value", from);
 		*(const char **)(base + o->off) = v;
 		return 0;
+	case CFG_ADMIN_ADDR:
 	case CFG_ADDR: {
+		char *host = o->kind == CFG_ADDR ? c->listen_host : c->admin_host;
 		const char *colon = strrchr(v, ':');
 		if (!colon || colon == v || (size_t)(colon - v) >= sizeof c->listen_host)
 			return err_set(e, "%s: expected HOST:PORT, got '%s'", from, v);
@@ -106,9 +115,14 @@ static int cfg_set(struct cfg *c, const struct cfg_opt *o, const char *v, const 
 		size_t hl = (size_t)(colon - v);
 		if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']')
 			h++, hl -= 2;
-		memcpy(c->listen_host, h, hl);
-		c->listen_host[hl] = 0;
-		c->listen_port = (int)port;
+		memcpy(host, h, hl);
+		host[hl] = 0;
+		if (o->kind == CFG_ADDR) {
+			c->listen_port = (int)port;
+		} else {
+			c->admin_port = (int)port;
+			c->admin_on = true;
+		}
 		return 0;
 	}
 	case CFG_SIZE:
@@ -139,8 +153,16 @@ static int cfg_set(struct cfg *c, const struct cfg_opt *o, const char *v, const 
 		c->log_level = lv;
 		return 0;
 	}
-	case CFG_BOOL:
-		*(bool *)(base + o->off) = true;
+	case CFG_BOOL: /* "" from the command line; 0/false from the environment turns it off */
+		*(bool *)(base + o->off) = !(strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0);
+		return 0;
+	case CFG_LOGFMT:
+		if (strcasecmp(v, "text") == 0)
+			c->log_format = LOG_FMT_TEXT;
+		else if (strcasecmp(v, "json") == 0)
+			c->log_format = LOG_FMT_JSON;
+		else
+			return err_set(e, "%s: expected text or json, got '%s'", from, v);
 		return 0;
 	case CFG_COUNT: {
 		char *end;

@@ -32,6 +32,15 @@ struct cfg {
 	const char *http_auth;         /* --http-auth basic:<base64 user:pass> */
 	const char *https_cert_file;   /* --https-cert-file: serve https:// and wss:// ... */
 	const char *https_key_file;    /* --https-key-file: ... with this private key */
+	/* namespaces, admin API, metrics, log format (issue 5: ns.h, admin.h) */
+	bool enable_namespaces;     /* --enable-namespaces */
+	bool disable_default_ns;    /* --disable-default-namespace */
+	bool admin_on;              /* --admin-listen-addr given */
+	char admin_host[256];
+	int admin_port;             /* 0: pick a free port */
+	const char *admin_auth_key; /* --admin-auth-key */
+	bool metrics_on_user_port;  /* --enable-metrics-on-user-port */
+	int log_format;             /* --log-format text|json (log.h LOG_FMT_*) */
 	bool help, version;
 };
 

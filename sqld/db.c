@@ -22,6 +22,11 @@ struct db {
 	struct db_conn *conns;
 	struct cap *cap;          /* capture, once db_set_cap ran */
 	atomic_int interrupted; /* db_interrupt_all ran: busy handlers give up */
+	/* db_set_limits: read by the authorizer on any worker, hence atomics */
+	atomic_bool block_reads, block_writes;
+	atomic_uint_fast64_t max_pages;
+	atomic_int txn_timeout_ms;
+	atomic_int limits_gen; /* bumped by db_set_limits; conns catch up at enter */
 };
 
 struct db_conn {
@@ -33,6 +38,7 @@ struct db_conn {
 	int64_t write_since_ms; /* 0: not holding the write lock (as far as we know) */
 	int64_t wait_start_ms;
 	bool timed_out;
+	int limits_gen; /* the db->limits_gen this connection applied */
 };
 
 static int64_t db_now_ms(void)
@@ -128,6 +134,7 @@ int db_open(const struct db_opts *o, struct db **out, struct err *e)
 	if (asprintf(&db->path, "%s/data", o->dir) < 0)
 		abort();
 	db->o.dir = db->dir;
+	db->txn_timeout_ms = db->o.txn_timeout_ms;
 	pthread_mutex_init(&db->mu, NULL);
 	if (db_prepare_file(db->path, e)) {
 		db_close(db);
@@ -160,7 +167,7 @@ static void db_steal(struct db_conn *me, int64_t now)
 	pthread_mutex_lock(&db->mu);
 	struct db_conn *victim = NULL;
 	for (struct db_conn *c = db->conns; c; c = c->next)
-		if (c != me && c->write_since_ms && now - c->write_since_ms > db->o.txn_timeout_ms) {
+		if (c != me && c->write_since_ms && now - c->write_since_ms > db->txn_timeout_ms) {
 			victim = c;
 			break;
 		}
@@ -210,7 +217,20 @@ void db_interrupt_all(struct db *db)
  * look at what it tells us. */
 static int db_authorize(void *arg, int action, const char *a1, const char *a2, const char *dbname, const char *trigger)
 {
-	(void)arg, (void)dbname, (void)trigger;
+	struct db *db = arg;
+	(void)trigger;
+	if (db && db->block_reads && action != SQLITE_TRANSACTION)
+		return SQLITE_DENY; /* a namespace blocked for reads (ns.h config) */
+	if (db && db->block_writes && !(dbname && strcmp(dbname, "temp") == 0)) {
+		switch (action) {
+		case SQLITE_INSERT: case SQLITE_UPDATE: case SQLITE_DELETE:
+		case SQLITE_CREATE_INDEX: case SQLITE_CREATE_TABLE: case SQLITE_CREATE_TRIGGER:
+		case SQLITE_CREATE_VIEW: case SQLITE_DROP_INDEX: case SQLITE_DROP_TABLE:
+		case SQLITE_DROP_TRIGGER: case SQLITE_DROP_VIEW: case SQLITE_ALTER_TABLE:
+		case SQLITE_REINDEX: case SQLITE_ANALYZE: case SQLITE_CREATE_VTABLE: case SQLITE_DROP_VTABLE:
+			return SQLITE_DENY;
+		}
+	}
 	if (action == SQLITE_PRAGMA && a1) {
 		if (strcasecmp(a1, "wal_checkpoint") == 0)
 			return SQLITE_DENY;
@@ -254,12 +274,15 @@ int db_conn_open(struct db *db, struct db_conn **out, struct err *e)
 	if (db->cap)
 		sqlite3_wal_hook(c->sq, cap_wal_hook, NULL);
 	sqlite3_db_config(c->sq, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	sqlite3_set_authorizer(c->sq, db_authorize, NULL);
+	c->limits_gen = -1; /* authorizer and max_page_count at the first enter */
 	if (db_exec(c->sq, db->o.sync_normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", e)) {
 		sqlite3_close(c->sq);
 		free(c);
 		return -1;
 	}
+	/* after our PRAGMA (block_reads would deny it); again at enter when the
+	 * limits change */
+	sqlite3_set_authorizer(c->sq, db_authorize, db);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_mutex_lock(&db->mu);
 	c->next = db->conns;
@@ -294,9 +317,32 @@ void db_conn_close(struct db_conn *c)
 	free(c);
 }
 
+void db_set_limits(struct db *db, const struct db_limits *l)
+{
+	db->block_reads = l->block_reads;
+	db->block_writes = l->block_writes;
+	db->max_pages = l->max_pages;
+	db->txn_timeout_ms = l->txn_timeout_ms > 0 ? l->txn_timeout_ms : db->o.txn_timeout_ms;
+	db->limits_gen++;
+}
+
 void db_conn_enter(struct db_conn *c)
 {
 	pthread_mutex_lock(&c->mu);
+	int gen = c->db->limits_gen;
+	if (gen != c->limits_gen) {
+		c->limits_gen = gen;
+		/* our own PRAGMA first (block_reads would deny it), then the
+		 * authorizer: installing it expires cached statements, so they are
+		 * authorized again under the new limits when they next run */
+		sqlite3_set_authorizer(c->sq, NULL, NULL);
+		char sql[80];
+		uint64_t mp = c->db->max_pages;
+		snprintf(sql, sizeof sql, "PRAGMA max_page_count=%llu",
+			 (unsigned long long)(mp ? mp : 4294967294ull));
+		sqlite3_exec(c->sq, sql, NULL, NULL, NULL);
+		sqlite3_set_authorizer(c->sq, db_authorize, c->db);
+	}
 }
 
 void db_conn_leave(struct db_conn *c)

@@ -39,6 +39,17 @@ void db_set_cap(struct db *db, struct cap *cap);
 /* The commit position: frame_no of the last commit in the frame log. */
 bool db_last_commit(struct db *db, uint64_t *frame_no);
 
+/* Per-namespace limits (ns.h config), applied to every connection at its
+ * next db_conn_enter: block_reads/block_writes deny statements through the
+ * authorizer (SQLITE_AUTH), max_pages is PRAGMA max_page_count (0: no
+ * limit), txn_timeout_ms replaces the steal threshold (0: keep db_opts'). */
+struct db_limits {
+	bool block_reads, block_writes;
+	uint64_t max_pages;
+	int txn_timeout_ms;
+};
+void db_set_limits(struct db *db, const struct db_limits *l);
+
 /* Interrupts every running statement (shutdown past its bound). Any thread. */
 void db_interrupt_all(struct db *db);
 

@@ -10,6 +10,7 @@
  *
  * Threads: worker threads; one connection, one thread at a time. */
 #include "exec.h"
+#include "metrics.h"
 #include "hjson.h"
 #include <sqlite3.h>
 #include <stdio.h>
@@ -596,8 +597,21 @@ void exec_forget(sqlite3 *db)
 
 /* Runs s, charging its estimated size to bud. Returns 0 with *out, -1 with a
  * statement error, EXEC_TOO_LARGE with RESPONSE_TOO_LARGE in *err. */
+static int run_stmt_timed(sqlite3 *db, const struct hr_stmt *s, struct budget *bud, struct arena *a,
+			  struct hr_stmt_result **out, struct hr_error *err);
+
+/* run_stmt_timed with its latency and error code counted (metrics.h). */
 static int run_stmt(sqlite3 *db, const struct hr_stmt *s, struct budget *bud, struct arena *a,
 		    struct hr_stmt_result **out, struct hr_error *err)
+{
+	int64_t t0 = metrics_now_us();
+	int rc = run_stmt_timed(db, s, bud, a, out, err);
+	metrics_stmt(metrics_now_us() - t0, rc ? err->code : NULL);
+	return rc;
+}
+
+static int run_stmt_timed(sqlite3 *db, const struct hr_stmt *s, struct budget *bud, struct arena *a,
+			  struct hr_stmt_result **out, struct hr_error *err)
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);

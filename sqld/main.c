@@ -1,15 +1,16 @@
-/* sqld: serves a primary SQLite database with libSQL's protocols.
- * Start-up: parse flags, open the database, bind, print the address; a
+/* sqld: serves primary SQLite databases (namespaces, ns.h) with libSQL's
+ * protocols. Start-up: parse flags, open the default namespace, bind, print
+ * the address (and the admin listener's); a
  * dedicated thread waits for SIGTERM/SIGINT and asks the network loop to stop,
  * which then finishes in-flight work, rolls back open transactions, and closes
  * the database cleanly (exit 0). */
 #include "auth.h"
 #include "baton.h"
-#include "cap.h"
 #include "cfg.h"
-#include "db.h"
 #include "log.h"
 #include "net.h"
+#include "ns.h"
+#include "repl.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_level = cfg.log_level;
+	log_format = cfg.log_format;
 	/* signals go to one thread only: block them before any thread starts */
 	static sigset_t set;
 	sigemptyset(&set);
@@ -76,42 +78,26 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	net_set_auth(auth);
-	struct db *db = NULL;
-	struct db_opts dopts = {
-		.dir = cfg.db_path,
+	struct ns_opts nopts = {
+		.root = cfg.db_path,
+		.enabled = cfg.enable_namespaces,
+		.disable_default = cfg.disable_default_ns,
 		.sync_normal = cfg.sync_normal,
 		.txn_timeout_ms = cfg.txn_timeout_s * 1000,
-	};
-	if (db_open(&dopts, &db, &e)) {
-		fprintf(stderr, "sqld: %s\n", e.msg);
-		auth_free(auth);
-		return 1;
-	}
-	char log_dir[4096];
-	snprintf(log_dir, sizeof log_dir, "%s/wallog", cfg.db_path);
-	struct cap_opts copts = {
-		.db_path = db_path(db),
-		.log_dir = log_dir,
 		.max_log_bytes = (uint64_t)cfg.max_log_size_mb * 1000 * 1000,
 		.max_log_age_ms = (uint64_t)cfg.max_log_duration_s * 1000,
 		.checkpoint_interval_ms = cfg.checkpoint_interval_s * 1000,
-		.sync_normal = cfg.sync_normal,
+		.on_commit = repl_commit_hook,
 	};
-	struct cap *cap = NULL;
-	struct cap_open_info cinfo;
-	if (cap_open(&copts, &cap, &cinfo, &e)) {
+	if (ns_init(&nopts, &e)) {
 		fprintf(stderr, "sqld: %s\n", e.msg);
-		db_close(db);
+		ns_shutdown();
 		auth_free(auth);
 		return 1;
 	}
-	if (cinfo.rebuilt)
-		log_info("frame log made from the database (%s): replicas start over", cinfo.why);
-	db_set_cap(db, cap);
-	if (net_start(&cfg, db, cap_log(cap), &e)) {
+	if (net_start(&cfg, &e)) {
 		fprintf(stderr, "sqld: %s\n", e.msg);
-		cap_close(cap);
-		db_close(db);
+		ns_shutdown();
 		auth_free(auth);
 		return 1;
 	}
@@ -121,11 +107,16 @@ int main(int argc, char **argv)
 	const char *host = cfg.listen_host;
 	printf("sqld listening on %s://%s%s%s:%d\n", cfg.https_cert_file ? "https" : "http", strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
 	       net_port());
+	if (cfg.admin_on) {
+		host = cfg.admin_host;
+		printf("sqld admin listening on http://%s%s%s:%d\n", strchr(host, ':') ? "[" : "", host,
+		       strchr(host, ':') ? "]" : "", net_admin_port());
+	}
 	fflush(stdout);
-	log_info("serving %s (synchronous=%s)", db_path(db), cfg.sync_normal ? "NORMAL" : "FULL");
+	log_info("serving %s (synchronous=%s, namespaces %s)", cfg.db_path, cfg.sync_normal ? "NORMAL" : "FULL",
+		 cfg.enable_namespaces ? "enabled" : "disabled");
 	net_run();
-	cap_close(cap);
-	db_close(db);
+	ns_shutdown();
 	auth_free(auth);
 	log_info("stopped");
 	return 0;

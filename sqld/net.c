@@ -9,8 +9,20 @@
  *   POST /wal_log.ReplicationLog/..., /proxy.Proxy/...   gRPC-web (repl.h), when
  *                     net_start got a frame log
  *   GET  /v1, /v2, /v3, /v3-protobuf, /health, /version
+ *   GET  /dump        SQL dump of the namespace (dump.h), chunked
+ *   GET  /metrics     with --enable-metrics-on-user-port (metrics.h)
  *   OPTIONS *         CORS preflight
  *   anything else     404 (including GET /info and GET /sync/...)
+ * The admin listener (--admin-listen-addr) is a second vhost of the same
+ * context served by the same callback (c->admin): admin.h has its routes.
+ *
+ * Namespaces (ns.h): a Hrana request, /dump and a WebSocket upgrade are
+ * resolved to their namespace from the headers (x-namespace-bin,
+ * x-namespace, Host) when the request line arrives; a missing one is 404
+ * (the upgrade is refused), an invalid name 400. The connection holds a
+ * reference (c->ns) for the request (HTTP) or its lifetime (WebSocket);
+ * sess binds each stream to it through sess_ops.owner_ns. gRPC-web calls
+ * resolve theirs in repl (x-namespace-bin only, gRPC statuses).
  *
  * Authentication (auth.h, PROTOCOL.md §7.3): every POST route checks the
  * request's credential when its headers are in (net_check_auth), before the
@@ -42,13 +54,17 @@
  * type depend on c->pb. */
 #include "net.h"
 #include "auth.h"
+#include "admin.h"
 #include "cfg.h"
 #include "chunked.h"
 #include "db.h"
+#include "dump.h"
 #include "grpcweb.h"
 #include "hjson.h"
 #include "hpb.h"
 #include "log.h"
+#include "metrics.h"
+#include "ns.h"
 #include "repl.h"
 #include "sess.h"
 #include "work.h"
@@ -76,6 +92,7 @@ enum net_route {
 	NR_V1_BATCH,
 	NR_LEGACY,
 	NR_REPL, /* gRPC-web: repl */
+	NR_ADMIN, /* the admin listener (admin.h) */
 };
 
 struct net_msg { /* a queued WebSocket message, LWS_PRE bytes of headroom first */
@@ -88,6 +105,11 @@ struct net_conn {
 	struct lws *wsi;
 	bool is_ws;
 	bool pb; /* protobuf encoding (this HTTP request / this WebSocket) */
+	bool admin;           /* on the admin listener */
+	struct ns *ns;        /* the request's (HTTP) or connection's (WS) namespace, a reference */
+	struct dump_call *dcall; /* GET /dump in progress */
+	struct net_admin_job *ajob; /* an admin request on a worker */
+	enum admin_method ameth;
 	/* HTTP */
 	enum net_route route;
 	struct buf body;
@@ -124,6 +146,9 @@ static struct {
 	const struct cfg *cfg;
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
+	struct lws_vhost *admin_vh; /* --admin-listen-addr, or NULL */
+	int admin_port;
+	size_t admin_busy; /* admin jobs submitted and not done */
 	lws_sorted_usec_list_t tick;
 	volatile sig_atomic_t stop;
 	bool stopping;
@@ -208,16 +233,13 @@ static void net_repl_forget(struct net_conn *c)
 	c->rpath = c->md_token = c->md_ns = c->md_auth = NULL;
 }
 
-/* repl answers a gRPC-web call: the whole body (more == false on the first
- * piece) or one piece of a stream. */
-static void net_repl_out(void *owner, const void *p, size_t n, bool more)
+/* A body made in pieces (repl, dump): the whole body (more == false on the
+ * first piece) or one piece of a stream, sent chunked. */
+static void net_stream_out(struct net_conn *c, const char *ctype, const void *p, size_t n, bool more)
 {
-	struct net_conn *c = owner;
-	if (!more)
-		c->rcall = NULL; /* the handle dies with its last piece */
 	if (!c->status) {
 		c->status = 200;
-		c->ctype = "application/grpc-web+proto";
+		c->ctype = ctype;
 		if (!more) {
 			buf_put(&c->out, p, n);
 			N.out_bytes += n;
@@ -243,6 +265,36 @@ static void net_repl_out(void *owner, const void *p, size_t n, bool more)
 	lws_callback_on_writable(c->wsi);
 }
 
+/* repl answers a gRPC-web call. */
+static void net_repl_out(void *owner, const void *p, size_t n, bool more)
+{
+	struct net_conn *c = owner;
+	if (!more)
+		c->rcall = NULL; /* the handle dies with its last piece */
+	net_stream_out(c, "application/grpc-web+proto", p, n, more);
+}
+
+/* dump sends a piece of GET /dump. */
+static void net_dump_out(void *owner, const void *p, size_t n, bool more)
+{
+	struct net_conn *c = owner;
+	if (!more)
+		c->dcall = NULL;
+	if (!c->status) {
+		/* always chunked: the size is not known up front */
+		c->status = 200;
+		c->ctype = "text/plain; charset=utf-8";
+		c->chunked = true;
+		lws_set_timeout(c->wsi, NO_PENDING_TIMEOUT, 0);
+	}
+	net_stream_out(c, c->ctype, p, n, more);
+}
+
+static struct ns *net_owner_ns(void *owner)
+{
+	return ((struct net_conn *)owner)->ns;
+}
+
 /* The piece before is written: ask for the next one. */
 static void net_http_continue(struct net_conn *c)
 {
@@ -253,6 +305,8 @@ static void net_http_continue(struct net_conn *c)
 		sess_call_continue(c->call);
 	else if (c->rcall)
 		repl_continue(c->rcall);
+	else if (c->dcall)
+		dump_continue(c->dcall);
 }
 
 /* sess answers an HTTP call. */
@@ -264,6 +318,11 @@ static void net_http_out(void *owner, const struct sess_http_out *o)
 	const char *ctype = "application/json";
 	if (!o->more)
 		c->call = NULL; /* the handle dies with its last answer */
+	if (o->status >= 400) {
+		char code[32];
+		snprintf(code, sizeof code, "HTTP_%d", o->status);
+		metrics_error(o->error && o->error->code ? o->error->code : code);
+	}
 	if (o->text) {
 		net_reply_text(c, o->status, o->text);
 		return;
@@ -383,6 +442,7 @@ static int net_http_write(struct net_conn *c)
 		memcpy(piece + LWS_PRE, c->out.p + c->out_off, n);
 		if (lws_write(wsi, piece + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
 			return -1;
+		metrics_bytes_out(n);
 		c->out_off += n;
 		N.out_bytes -= n;
 		if (c->out_off == c->out.len) {
@@ -412,6 +472,8 @@ complete:
 	buf_free(&c->body);
 	c->body_overflow = false;
 	net_repl_forget(c);
+	ns_put(c->ns);
+	c->ns = NULL;
 	if (N.stopping || net_must_close(c))
 		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -440,6 +502,44 @@ static char *net_hdr_dup(struct lws *wsi, const char *name)
 		return NULL;
 	}
 	return s;
+}
+
+/* Resolves the request's namespace (PROTOCOL.md §6.3) and takes a
+ * reference in *out. Returns 0, or an HTTP status with the reason in msg. */
+static int net_resolve_ns(struct lws *wsi, struct ns **out, char *msg, size_t cap)
+{
+	*out = NULL;
+	char *bin = net_hdr_dup(wsi, "x-namespace-bin:");
+	char *hdr = net_hdr_dup(wsi, "x-namespace:");
+	char host[256];
+	int hl = lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
+	char name[NS_NAME_MAX + 1];
+	struct err e = {{0}};
+	/* header values without surrounding blanks */
+	char *vals[2] = {bin, hdr};
+	for (int i = 0; i < 2; i++) {
+		char *v = vals[i];
+		if (!v)
+			continue;
+		size_t k = strspn(v, " \t"), n = strlen(v);
+		memmove(v, v + k, n - k + 1);
+		n -= k;
+		while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			v[--n] = 0;
+	}
+	int rc = ns_resolve_name(ns_enabled(), !ns_default_allowed(), bin, hdr, hl > 0 ? host : NULL, name, &e);
+	free(bin);
+	free(hdr);
+	if (rc) {
+		snprintf(msg, cap, "%s", e.msg);
+		return 400;
+	}
+	rc = ns_get(name, out, &e);
+	if (rc) {
+		snprintf(msg, cap, "%s", e.msg);
+		return rc == NS_ENOENT ? 404 : 500;
+	}
+	return 0;
 }
 
 static void net_reply_too_large(struct net_conn *c)
@@ -487,7 +587,19 @@ static int net_check_auth(struct net_conn *c, struct lws *wsi)
 	struct err e = {{0}};
 	bool grpc = c->route == NR_REPL;
 	char *cred = auth_enabled(N.auth) ? net_credential(wsi, grpc) : NULL;
-	int rc = auth_check(N.auth, cred, AUTH_DEFAULT_NS, &g, &e);
+	/* the namespace the grant is for: the request's, or for gRPC the one
+	 * x-namespace-bin names (repl resolves and refuses bad ones itself) */
+	char nsname[NS_NAME_MAX + 1];
+	const char *nsn = AUTH_DEFAULT_NS;
+	if (c->ns) {
+		nsn = ns_name(c->ns);
+	} else if (grpc && ns_enabled()) {
+		char *bin = net_hdr_dup(wsi, "x-namespace-bin:");
+		if (bin && ns_name_from_b64(bin, nsname, sizeof nsname) == 0)
+			nsn = nsname;
+		free(bin);
+	}
+	int rc = auth_check(N.auth, cred, nsn, &g, &e);
 	free(cred);
 	if (rc == AUTH_OK) {
 		c->allow = g.allow;
@@ -508,6 +620,95 @@ static int net_check_auth(struct net_conn *c, struct lws *wsi)
 	return -1;
 }
 
+/* ---- the admin listener ---- */
+
+/* Admin requests run on a worker: a fork copies a database, a create or
+ * delete opens or closes one, and the network thread must not wait on that. */
+struct net_admin_job {
+	struct work_job w; /* first */
+	struct net_conn *c; /* NULL once the connection is gone */
+	enum admin_method m;
+	char *path;
+	char *body;
+	size_t n;
+	struct admin_resp r;
+};
+
+static void net_admin_run(struct work_job *w)
+{
+	struct net_admin_job *j = (struct net_admin_job *)w;
+	admin_handle(j->m, j->path, strlen(j->path), j->body ? j->body : "", j->n, &j->r);
+}
+
+static void net_admin_done(struct work_job *w)
+{
+	struct net_admin_job *j = (struct net_admin_job *)w;
+	N.admin_busy--;
+	if (j->c) {
+		j->c->ajob = NULL;
+		net_reply(j->c, j->r.status, j->r.ctype, j->r.body.p ? j->r.body.p : "", j->r.body.len);
+	}
+	buf_free(&j->r.body);
+	free(j->path);
+	free(j->body);
+	free(j);
+}
+
+static void net_admin_answer(struct net_conn *c, const char *body, size_t n)
+{
+	struct net_admin_job *j = calloc(1, sizeof *j);
+	if (!j)
+		abort();
+	j->w.run = net_admin_run;
+	j->w.done = net_admin_done;
+	j->c = c;
+	j->m = c->ameth;
+	j->path = strdup(c->rpath);
+	j->body = n ? malloc(n) : NULL;
+	if (!j->path || (n && !j->body))
+		abort();
+	if (n)
+		memcpy(j->body, body, n);
+	j->n = n;
+	c->ajob = j;
+	N.admin_busy++;
+	work_submit(&j->w);
+}
+
+/* A request on the admin listener: authorized, then answered at once or
+ * after its body (POST). */
+static int net_admin_request(struct net_conn *c, struct lws *wsi, int meth, const char *uri, int ulen)
+{
+	char auth[1024];
+	int al = lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
+	if (!admin_authorized(N.cfg->admin_auth_key, al > 0 ? auth : NULL)) {
+		net_reply_generic(c, 401, "Unauthorized");
+		return 0;
+	}
+	c->ameth = meth == LWSHUMETH_GET ? ADMIN_GET : meth == LWSHUMETH_POST ? ADMIN_POST
+		 : meth == LWSHUMETH_DELETE ? ADMIN_DELETE : ADMIN_OTHER;
+	c->rpath = strndup(uri, (size_t)ulen);
+	if (!c->rpath)
+		abort();
+	char te[64], cl[32];
+	c->body_chunked = lws_hdr_copy(wsi, te, sizeof te, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 &&
+			  strcasestr(te, "chunked") != NULL;
+	bool has_cl = lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0;
+	unsigned long long clen = has_cl ? strtoull(cl, NULL, 10) : 0;
+	if (!admin_wants_body(c->ameth, uri, (size_t)ulen) || (!c->body_chunked && clen == 0)) {
+		net_admin_answer(c, "", 0);
+		return 0;
+	}
+	if (clen > N.cfg->max_body_size) {
+		net_reply_too_large(c);
+		return 0;
+	}
+	c->route = NR_ADMIN;
+	c->body_done = false;
+	chunked_init(&c->chunk);
+	return 0;
+}
+
 /* The request line and headers are in. Returns -1 to close. */
 static int net_http_request(struct net_conn *c, struct lws *wsi)
 {
@@ -520,6 +721,8 @@ static int net_http_request(struct net_conn *c, struct lws *wsi)
 	buf_free(&c->body);
 	c->body_overflow = false;
 	net_repl_forget(c);
+	ns_put(c->ns);
+	c->ns = NULL;
 	/* ignore a query string */
 	for (int i = 0; i < ulen; i++)
 		if (uri[i] == '?') {
@@ -538,8 +741,27 @@ static int net_http_request(struct net_conn *c, struct lws *wsi)
 		net_reply(c, 204, "text/plain", "", 0);
 		return 0;
 	}
+	if (c->admin)
+		return net_admin_request(c, wsi, meth, uri, ulen);
+	if (meth == LWSHUMETH_GET && net_path_is(uri, ulen, "/dump")) {
+		metrics_request(MR_DUMP);
+		char msg[600];
+		int st = net_resolve_ns(wsi, &c->ns, msg, sizeof msg);
+		if (st)
+			net_reply_generic(c, st, msg);
+		else if (net_check_auth(c, wsi) == 0)
+			c->dcall = dump_start(c, c->ns);
+		return 0;
+	}
 	if (meth == LWSHUMETH_GET) {
-		if (net_path_is(uri, ulen, "/health"))
+		metrics_request(MR_OTHER);
+		if (N.cfg->metrics_on_user_port && net_path_is(uri, ulen, "/metrics")) {
+			struct buf b;
+			buf_init(&b);
+			metrics_render(&b);
+			net_reply(c, 200, "text/plain; version=0.0.4; charset=utf-8", b.p ? b.p : "", b.len);
+			buf_free(&b);
+		} else if (net_path_is(uri, ulen, "/health"))
 			net_reply(c, 200, "text/plain", "", 0);
 		else if (net_path_is(uri, ulen, "/version"))
 			net_reply_text(c, 200, "sqld " NET_VERSION " (sqlwire)");
@@ -579,6 +801,16 @@ static int net_http_request(struct net_conn *c, struct lws *wsi)
 		return 0;
 	}
 	c->pb = c->route == NR_PIPE3PB || c->route == NR_CURSOR3PB;
+	if (c->route != NR_REPL) {
+		/* repl resolves its own (x-namespace-bin only, gRPC errors) */
+		char msg[600];
+		int st = net_resolve_ns(wsi, &c->ns, msg, sizeof msg);
+		if (st) {
+			net_reply_generic(c, st, msg);
+			c->route = NR_NONE;
+			return 0;
+		}
+	}
 	char te[64];
 	c->body_chunked = lws_hdr_copy(wsi, te, sizeof te, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 &&
 			  strcasestr(te, "chunked") != NULL;
@@ -620,6 +852,17 @@ static void net_http_body_done(struct net_conn *c)
 	const char *body = c->body.p ? c->body.p : "";
 	size_t n = c->body.len;
 	sess_set_allow(c->allow); /* the grant net_check_auth found, for the call started below */
+	static const enum metrics_req kinds[] = {
+		[NR_PIPE2] = MR_PIPELINE, [NR_PIPE3] = MR_PIPELINE, [NR_CURSOR3] = MR_CURSOR, [NR_PIPE3PB] = MR_PIPELINE, [NR_CURSOR3PB] = MR_CURSOR,
+		[NR_V1_EXEC] = MR_V1_EXECUTE, [NR_V1_BATCH] = MR_V1_BATCH, [NR_LEGACY] = MR_LEGACY,
+	};
+	if (c->route <= NR_LEGACY)
+		metrics_request(kinds[c->route]);
+	if (c->route == NR_ADMIN) {
+		sess_arena_free(a);
+		net_admin_answer(c, body, n);
+		return;
+	}
 	switch (c->route) {
 	case NR_PIPE2:
 	case NR_PIPE3: {
@@ -706,6 +949,8 @@ static void net_ws_queue(struct net_conn *c, unsigned char *p, size_t n)
 	if (!c->q_head && !c->close_code && !lws_send_pipe_choked(c->wsi)) {
 		if (lws_write(c->wsi, p, n, c->pb ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)n)
 			net_ws_close(c, 1011, "write failed");
+		else
+			metrics_bytes_out(n);
 		return;
 	}
 	struct net_msg *m = malloc(sizeof *m + LWS_PRE + n);
@@ -810,6 +1055,7 @@ static int net_ws_writeable(struct net_conn *c)
 	if (m) {
 		if (lws_write(c->wsi, m->data + LWS_PRE, m->len, c->pb ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)m->len)
 			return -1;
+		metrics_bytes_out(m->len);
 		c->q_head = m->next;
 		if (!c->q_head)
 			c->q_tail = NULL;
@@ -832,6 +1078,7 @@ static int net_ws_receive(struct net_conn *c, const void *in, size_t len)
 {
 	if (c->close_code || c->lingering)
 		return 0;
+	metrics_bytes_in(len);
 	if ((lws_frame_is_binary(c->wsi) != 0) != c->pb) {
 		net_ws_close(c, 1003, c->pb ? "Text messages are not supported on a protobuf connection"
 					    : "Binary messages are not supported on a JSON connection");
@@ -855,6 +1102,7 @@ static int net_ws_receive(struct net_conn *c, const void *in, size_t len)
 		net_ws_close(c, rc == HJSON_E_UNKNOWN_TYPE || rc == HJSON_E_INVALID ? 1008 : 1007, e.msg[0] ? e.msg : "Malformed message");
 		return 0;
 	}
+	metrics_request(MR_WS_MSG);
 	sess_ws_msg(c->ws, a, m);
 	return 0;
 }
@@ -889,15 +1137,22 @@ static int net_confirm_upgrade(struct net_conn *c, struct lws *wsi)
 	const char *reject = NULL;
 	int status = 400;
 	char offer[256] = "";
+	char nsmsg[600];
+	struct ns *ns = NULL;
+	int nst = 0;
 	if (N.stopping) {
 		status = 503, reject = "The server is shutting down";
-	} else if (!uri || !net_path_is(uri, ulen, "/")) {
+	} else if (!uri || !net_path_is(uri, ulen, "/") || lws_get_vhost(wsi) == N.admin_vh) {
 		status = 404, reject = "Not found";
+	} else if ((nst = net_resolve_ns(wsi, &ns, nsmsg, sizeof nsmsg)) != 0) {
+		/* the namespace is resolved at the handshake (PROTOCOL.md §2.1) */
+		status = nst, reject = nsmsg;
 	} else if (N.nconns >= N.cfg->max_conns) {
 		status = 429, reject = "Too many concurrent connections";
 	} else if (lws_hdr_copy(wsi, offer, sizeof offer, WSI_TOKEN_PROTOCOL) > 0 && net_pick_version(offer) == 0) {
 		reject = "Only these WebSocket subprotocols are supported: hrana3-protobuf hrana3 hrana2 hrana1";
 	}
+	ns_put(ns); /* taken again when the connection is established */
 	if (!reject)
 		return 0;
 	unsigned char hb[LWS_PRE + 1024], *start = hb + LWS_PRE, *p = start, *end = hb + sizeof hb - 1;
@@ -929,13 +1184,23 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 			c->call = NULL;
 			repl_cancel(c->rcall);
 			c->rcall = NULL;
+			dump_cancel(c->dcall);
+			c->dcall = NULL;
+			if (c->ajob)
+				c->ajob->c = NULL; /* its completion frees it */
+			c->ajob = NULL;
+			ns_put(c->ns);
+			c->ns = NULL;
 			net_repl_forget(c);
 			N.out_bytes -= c->out.len - c->out_off;
 			c->out_off = 0;
 			buf_free(&c->out);
 			buf_free(&c->body);
 			c->wsi = NULL;
-			N.nconns--;
+			if (!c->admin) {
+				N.nconns--;
+				metrics_conn(-1);
+			}
 		}
 		return 0;
 	case LWS_CALLBACK_HTTP:
@@ -943,9 +1208,13 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 			return -1;
 		if (!c->wsi) {
 			c->wsi = wsi;
-			N.nconns++;
+			c->admin = N.admin_vh && lws_get_vhost(wsi) == N.admin_vh;
+			if (!c->admin) {
+				N.nconns++;
+				metrics_conn(1);
+			}
 		}
-		if (N.nconns > N.cfg->max_conns) {
+		if (!c->admin && N.nconns > N.cfg->max_conns) {
 			net_reply_generic(c, 429, "Too many concurrent connections");
 			return 0;
 		}
@@ -953,6 +1222,7 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 	case LWS_CALLBACK_HTTP_BODY:
 		if (!c || c->status || c->body_overflow || c->body_done)
 			return 0;
+		metrics_bytes_in(len);
 		if (c->body_chunked) {
 			size_t used = 0;
 			int rc = chunked_feed(&c->chunk, in, len, &c->body, &used);
@@ -989,6 +1259,12 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		c->wsi = wsi;
 		c->is_ws = true;
 		N.nconns++;
+		metrics_conn(1);
+		{
+			char msg[600];
+			if (net_resolve_ns(wsi, &c->ns, msg, sizeof msg))
+				log_debug("WebSocket: %s", msg); /* its streams fail to open */
+		}
 		const char *name = lws_get_protocol(wsi)->name;
 		c->pb = strcmp(name, "hrana3-protobuf") == 0;
 		c->version = c->pb || strcmp(name, "hrana3") == 0 ? 3 : strcmp(name, "hrana2") == 0 ? 2 : 1;
@@ -1014,9 +1290,12 @@ static int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 			c->ws = NULL;
 			net_ws_free_queue(c);
 			buf_free(&c->rx);
+			ns_put(c->ns);
+			c->ns = NULL;
 			c->is_ws = false;
 			c->wsi = NULL;
 			N.nconns--;
+			metrics_conn(-1);
 		}
 		return 0;
 	default:
@@ -1059,7 +1338,39 @@ static void net_lws_log(int level, const char *line)
 		log_warn("lws: %.*s", (int)strcspn(line, "\n"), line);
 }
 
-int net_start(const struct cfg *c, struct db *db, struct rlog *log, struct err *e)
+static const struct lws_protocols net_admin_protocols[] = {
+	{"http", net_callback, sizeof(struct net_conn), 64 * 1024, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* The admin listener: a second vhost of the same context, so the same
+ * service thread serves it. */
+static int net_start_admin(const struct cfg *c, struct err *e)
+{
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof info);
+	info.port = c->admin_port;
+	info.iface = c->admin_host;
+	info.protocols = net_admin_protocols;
+	info.vhost_name = "admin";
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (strchr(c->admin_host, ':'))
+		info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.max_http_header_data = 8192;
+	info.timeout_secs = 30;
+	N.admin_vh = lws_create_vhost(N.ctx, &info);
+	N.admin_port = N.admin_vh ? lws_get_vhost_listen_port(N.admin_vh) : 0;
+	if (!N.admin_vh || N.admin_port <= 0)
+		return err_set(e, "cannot listen on %s:%d (admin)", c->admin_host, c->admin_port);
+	return 0;
+}
+
+int net_admin_port(void)
+{
+	return N.admin_port;
+}
+
+int net_start(const struct cfg *c, struct err *e)
 {
 	memset(&N, 0, sizeof N);
 	N.cfg = c;
@@ -1107,16 +1418,21 @@ int net_start(const struct cfg *c, struct db *db, struct rlog *log, struct err *
 		.max_reqs = c->max_reqs,
 		.self_url = c->self_url,
 	};
-	static const struct sess_ops ops = {net_ws_send, net_ws_send_encoded, net_ws_close, net_http_out};
-	sess_init(db, &lim, &ops);
+	if (c->admin_on && net_start_admin(c, e)) {
+		lws_context_destroy(N.ctx);
+		N.ctx = NULL;
+		return -1;
+	}
+	static const struct sess_ops ops = {net_ws_send, net_ws_send_encoded, net_ws_close, net_http_out, net_owner_ns};
+	sess_init(&lim, &ops);
+	static const struct dump_ops dops = {net_dump_out};
+	dump_init(&dops);
 	if (work_start(c->workers, net_wake, NULL))
 		return err_set(e, "cannot start worker threads");
-	if (log) {
-		static const struct repl_ops rops = {net_repl_out};
-		if (repl_init(db, log, &rops, e))
-			return -1;
-		N.repl_on = true;
-	}
+	static const struct repl_ops rops = {net_repl_out};
+	if (repl_init(&rops, e))
+		return -1;
+	N.repl_on = true;
 	lws_sul_schedule(N.ctx, 0, &N.tick, net_tick, LWS_US_PER_SEC);
 	return 0;
 }
@@ -1150,7 +1466,9 @@ void net_run(void)
 	if (N.repl_on)
 		repl_stop(); /* replication streams end with their trailers */
 	int64_t deadline = net_now_ms() + (int64_t)N.cfg->shutdown_timeout_s * 1000;
-	while ((sess_busy_jobs() > 0 || repl_busy_jobs() > 0 || N.out_bytes > 0) && net_now_ms() < deadline)
+	while ((sess_busy_jobs() > 0 || repl_busy_jobs() > 0 || dump_busy_jobs() > 0 || N.admin_busy > 0 ||
+		N.out_bytes > 0) &&
+	       net_now_ms() < deadline)
 		lws_service(N.ctx, 0);
 	/* closes every connection (cancelling their calls and sessions) */
 	struct lws_context *ctx = N.ctx;
@@ -1160,6 +1478,14 @@ void net_run(void)
 	lws_context_destroy(ctx);
 	if (N.repl_on)
 		repl_shutdown();
+	dump_shutdown();
+	while (N.admin_busy) { /* their connections are gone: the completions free them */
+		work_drain();
+		if (N.admin_busy) {
+			struct timespec ts = {0, 2 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
 	sess_shutdown();
 	work_stop();
 }

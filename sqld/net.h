@@ -9,19 +9,19 @@
 #include "err.h"
 
 struct cfg;
-struct db;
-struct rlog;
 
 struct auth;
 /* The authentication every route that reaches the database checks
  * (auth.h); call before net_start. NULL or never called: open access. */
 void net_set_auth(const struct auth *a);
-/* Binds the listener and starts the workers. log: the primary's frame log
- * for the replication routes (see repl.h), or NULL for none. */
-int net_start(const struct cfg *c, struct db *db, struct rlog *log, struct err *e);
+/* Binds the listener (and the admin listener when cfg asks), starts the
+ * workers and the replication services. Every request is served by the
+ * namespace it names (ns.h; the registry must be initialised). */
+int net_start(const struct cfg *c, struct err *e);
 /* Serves until net_request_stop(); then stops accepting, finishes in-flight
  * work within the shutdown bound, rolls back open streams and returns. */
 void net_run(void);
 void net_request_stop(void); /* async-signal-safe */
 int net_port(void);
+int net_admin_port(void); /* 0 without an admin listener */
 #endif

@@ -52,6 +52,8 @@
 #include "frame.h"
 #include "grpcweb.h"
 #include "log.h"
+#include "metrics.h"
+#include "ns.h"
 #include "replpb.h"
 #include "rlog.h"
 #include "sess.h"
@@ -91,6 +93,7 @@ enum repl_method {
 
 struct repl_client {
 	char id[REPL_MAX_CLIENT_ID + 1];
+	struct ns *ns;             /* the namespace it was made for (a reference) */
 	struct db_conn *conn;      /* worker-owned: opened / closed by the client's jobs */
 	struct repl_call *running; /* the job in flight, at most one */
 	struct repl_call *qhead, *qtail;
@@ -101,6 +104,7 @@ struct repl_client {
 struct repl_call {
 	struct work_job w; /* first: jobs are cast back to calls */
 	enum repl_method m;
+	struct ns *ns;     /* the call's namespace (a reference) */
 	void *owner;       /* NULL once answered or cancelled */
 	struct arena *a;   /* the request: body, metadata, decoded message (owned) */
 	struct arena out_a;/* results of the last run */
@@ -128,8 +132,6 @@ struct repl_call {
 
 static struct {
 	bool on;
-	struct db *db;
-	struct rlog *log;
 	struct repl_ops ops;
 	unsigned char secret[16];
 	char generation_id[REPL_UUID_LEN + 1];
@@ -145,7 +147,8 @@ static struct {
 	bool watcher_started;
 	bool watch_stop;
 	size_t nstreams;       /* LogEntries streams alive */
-	uint64_t notified_end; /* the log end the last notification covered */
+	uint64_t commit_seq;   /* bumped by repl_commit_hook: some namespace committed */
+	uint64_t notified_seq; /* the commit_seq the last notification covered */
 	bool notify_pending;   /* the notify job is submitted and not done */
 	struct work_job notify;
 } R = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
@@ -213,6 +216,15 @@ static void repl_token(const char *log_id, char out[REPL_UUID_LEN + 1])
 	repl_uuid_format(b, out);
 }
 
+/* gRPC status names for the errors-by-code metric. */
+static const char *repl_status_name(int status)
+{
+	static const char *const names[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+		"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+		"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+	return status >= 0 && status <= 16 ? names[status] : "UNKNOWN";
+}
+
 /* Standard or URL-safe base64, padded or not (x-namespace-bin). */
 static bool repl_base64_ok(const char *s)
 {
@@ -250,12 +262,13 @@ static const char *repl_trim(struct arena *a, const char *s)
 static void call_run(struct work_job *w);
 static void call_done(struct work_job *w);
 
-static struct repl_call *call_new(enum repl_method m, void *owner, struct arena *a)
+static struct repl_call *call_new(enum repl_method m, struct ns *ns, void *owner, struct arena *a)
 {
 	struct repl_call *c = calloc(1, sizeof *c);
 	if (!c)
 		abort();
 	c->m = m;
+	c->ns = ns_ref(ns);
 	c->owner = owner;
 	c->a = a;
 	c->w.run = call_run;
@@ -271,7 +284,7 @@ static struct repl_call *call_new(enum repl_method m, void *owner, struct arena 
 		pthread_mutex_lock(&R.mu);
 		if (R.nstreams++ == 0) {
 			/* commits from now on must be noticed: before the first read */
-			R.notified_end = rlog_next_frame_no(R.log);
+			R.notified_seq = R.commit_seq;
 			pthread_cond_broadcast(&R.cv);
 		}
 		pthread_mutex_unlock(&R.mu);
@@ -297,6 +310,7 @@ static void call_free(struct repl_call *c)
 	buf_free(&c->out);
 	arena_free(&c->out_a);
 	sess_arena_free(c->a);
+	ns_put(c->ns);
 	free(c);
 }
 
@@ -353,10 +367,10 @@ static void stream_end_stopping(struct repl_call *c)
 
 /* ---- proxy clients ---- */
 
-static struct repl_client *client_find(const char *id)
+static struct repl_client *client_find(struct ns *ns, const char *id)
 {
 	for (struct repl_client *cl = R.clients; cl; cl = cl->next)
-		if (strcmp(cl->id, id) == 0)
+		if (cl->ns == ns && strcmp(cl->id, id) == 0)
 			return cl;
 	return NULL;
 }
@@ -369,6 +383,7 @@ static void client_free(struct repl_client *cl)
 			break;
 		}
 	R.nclients--;
+	ns_put(cl->ns);
 	free(cl);
 }
 
@@ -426,7 +441,7 @@ static void client_unqueue(struct repl_call *c)
 
 static void client_close_later(struct repl_client *cl)
 {
-	struct repl_call *c = call_new(M_CLOSE, NULL, NULL);
+	struct repl_call *c = call_new(M_CLOSE, cl->ns, NULL, NULL);
 	client_push(cl, c);
 }
 
@@ -478,7 +493,7 @@ static void put_frame_messages(struct repl_call *c)
 static void run_batch(struct repl_call *c)
 {
 	struct err e = {{0}};
-	int rc = rlog_read(R.log, c->next, REPL_BATCH_FRAMES, &c->batch, &e);
+	int rc = rlog_read(ns_log(c->ns), c->next, REPL_BATCH_FRAMES, &c->batch, &e);
 	if (rc) {
 		fail_rlog(c, rc, &e);
 	} else if (lineage_ok(c)) {
@@ -497,7 +512,7 @@ static void run_batch(struct repl_call *c)
 static void run_log_entries(struct repl_call *c)
 {
 	struct err e = {{0}};
-	int rc = rlog_read(R.log, c->next, REPL_STREAM_FRAMES, &c->batch, &e);
+	int rc = rlog_read(ns_log(c->ns), c->next, REPL_STREAM_FRAMES, &c->batch, &e);
 	if (rc) {
 		fail_rlog(c, rc, &e);
 	} else if (lineage_ok(c) && c->batch.n) {
@@ -514,7 +529,7 @@ static void run_snapshot(struct repl_call *c)
 	struct err e = {{0}};
 	int rc;
 	if (!c->snap) {
-		rc = rlog_snapshot_open(R.log, c->next, &c->snap, &e);
+		rc = rlog_snapshot_open(ns_log(c->ns), c->next, &c->snap, &e);
 		if (rc == RLOG_ENOSNAPSHOT) {
 			fail(c, GRPC_STATUS_UNAVAILABLE, "snapshot not found");
 			return;
@@ -541,9 +556,13 @@ static void run_snapshot(struct repl_call *c)
 static struct db_conn *proxy_enter(struct repl_call *c)
 {
 	struct repl_client *cl = c->cl;
+	if (ns_deleted(cl->ns)) {
+		fail(c, GRPC_STATUS_FAILED_PRECONDITION, "NAMESPACE_DOESNT_EXIST");
+		return NULL;
+	}
 	if (!cl->conn) {
 		struct err e = {{0}};
-		if (db_conn_open(R.db, &cl->conn, &e)) {
+		if (db_conn_open(ns_db(cl->ns), &cl->conn, &e)) {
 			log_error("proxy: %s", e.msg);
 			fail(c, GRPC_STATUS_UNAVAILABLE, e.msg);
 			return NULL;
@@ -618,6 +637,11 @@ static void run_execute(struct repl_call *c)
 			fail(c, GRPC_STATUS_RESOURCE_EXHAUSTED, berr.message ? berr.message : "Response is too large");
 			return;
 		}
+		uint64_t q = 0, rd = 0, wr = 0; /* the namespace's usage (admin stats) */
+		for (size_t i = 0; i < b->nsteps; i++)
+			if (br->step_results[i])
+				q++, rd += br->step_results[i]->rows_read, wr += br->step_results[i]->rows_written;
+		ns_count(c->ns, q, rd, wr);
 		for (size_t i = 0; i < b->nsteps; i++) {
 			if (br->step_errors[i])
 				r.results[i].error = proxy_error(a, br->step_errors[i], timed_out);
@@ -627,7 +651,7 @@ static void run_execute(struct repl_call *c)
 	}
 	r.state = exec_is_autocommit(db) ? REPLPB_STATE_INIT : REPLPB_STATE_TXN;
 	/* after the program: a write is in the log before its commit returns */
-	r.has_current_frame_no = rlog_last_commit(R.log, &r.current_frame_no);
+	r.has_current_frame_no = rlog_last_commit(ns_log(c->ns), &r.current_frame_no);
 	db_conn_leave(conn);
 	size_t off = grpcweb_begin_data(&c->out);
 	replpb_encode_execute_results(&c->out, &r);
@@ -667,6 +691,10 @@ static void call_run(struct work_job *w)
 {
 	struct repl_call *c = (struct repl_call *)w;
 	arena_free(&c->out_a);
+	if ((c->m == M_BATCH || c->m == M_LOG_ENTRIES || c->m == M_SNAPSHOT) && ns_deleted(c->ns)) {
+		fail(c, GRPC_STATUS_FAILED_PRECONDITION, "NAMESPACE_DOESNT_EXIST");
+		return;
+	}
 	switch (c->m) {
 	case M_BATCH:
 		run_batch(c);
@@ -723,7 +751,7 @@ static void stream_after_run(struct repl_call *c)
 		return;
 	}
 	struct rlog_stat st;
-	rlog_stat(R.log, &st);
+	rlog_stat(ns_log(c->ns), &st);
 	if (st.next_frame_no > c->next || strcmp(st.log_id, c->log_id) != 0)
 		call_submit(c); /* a commit (or a new lineage) came meanwhile */
 	else
@@ -777,41 +805,51 @@ static void notify_done(struct work_job *w)
 		n = c->lnext;
 		if (c->m != M_LOG_ENTRIES || !c->waiting)
 			continue;
-		if (R.stopping)
+		if (R.stopping) {
 			stream_end_stopping(c);
-		else
+			continue;
+		}
+		/* only the streams whose namespace's log moved */
+		struct rlog_stat st;
+		rlog_stat(ns_log(c->ns), &st);
+		if (st.next_frame_no > c->next || strcmp(st.log_id, c->log_id) != 0)
 			call_submit(c);
 	}
 }
 
+void repl_commit_hook(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&R.mu);
+	R.commit_seq++;
+	if (R.nstreams)
+		pthread_cond_broadcast(&R.cv);
+	pthread_mutex_unlock(&R.mu);
+}
+
+/* Waits for repl_commit_hook (any namespace's capture) while LogEntries
+ * streams exist, and queues the notify job, which resubmits the waiting
+ * streams whose log moved. */
 static void *watch_main(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&R.mu);
 	while (!R.watch_stop) {
-		if (!R.nstreams) {
-			pthread_cond_wait(&R.cv, &R.mu);
+		if (!R.nstreams || R.commit_seq == R.notified_seq) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += REPL_WATCH_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L)
+				ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+			pthread_cond_timedwait(&R.cv, &R.mu, &ts);
 			continue;
 		}
-		uint64_t from = R.notified_end;
-		pthread_mutex_unlock(&R.mu);
-		int rc = rlog_wait(R.log, from, REPL_WATCH_MS);
-		uint64_t end = rlog_next_frame_no(R.log);
-		pthread_mutex_lock(&R.mu);
-		if (rc == RLOG_ECLOSED) {
-			/* the log is shutting down: no more commits; wait to be stopped */
-			while (!R.watch_stop)
-				pthread_cond_wait(&R.cv, &R.mu);
-			break;
-		}
-		if (rc == 0 || rc == RLOG_ERESET || end != from) {
-			R.notified_end = end;
-			if (!R.notify_pending && R.nstreams) {
-				R.notify_pending = true;
-				pthread_mutex_unlock(&R.mu);
-				work_submit(&R.notify);
-				pthread_mutex_lock(&R.mu);
-			}
+		R.notified_seq = R.commit_seq;
+		if (!R.notify_pending) {
+			R.notify_pending = true;
+			pthread_mutex_unlock(&R.mu);
+			work_submit(&R.notify);
+			pthread_mutex_lock(&R.mu);
 		}
 	}
 	pthread_mutex_unlock(&R.mu);
@@ -820,12 +858,10 @@ static void *watch_main(void *arg)
 
 /* ---- entry points ---- */
 
-int repl_init(struct db *db, struct rlog *log, const struct repl_ops *ops, struct err *e)
+int repl_init(const struct repl_ops *ops, struct err *e)
 {
 	if (R.on)
 		return err_set(e, "repl: already started");
-	R.db = db;
-	R.log = log;
 	R.ops = *ops;
 	R.calls = NULL;
 	R.clients = NULL;
@@ -895,7 +931,7 @@ void repl_shutdown(void)
 		pthread_mutex_unlock(&R.mu);
 		if (!R.busy && !pending)
 			break;
-		db_interrupt_all(R.db);
+		ns_interrupt_all();
 		work_drain();
 		struct timespec ts = {0, 2 * 1000 * 1000};
 		nanosleep(&ts, NULL);
@@ -927,12 +963,10 @@ void repl_tick(void)
 	if (R.stopping)
 		return;
 	struct rlog_stat st;
-	bool have = false;
 	for (struct repl_call *c = R.calls; c; c = c->lnext) {
 		if (c->m != M_LOG_ENTRIES || !c->waiting)
 			continue;
-		if (!have)
-			rlog_stat(R.log, &st), have = true;
+		rlog_stat(ns_log(c->ns), &st);
 		if (st.next_frame_no > c->next || strcmp(st.log_id, c->log_id) != 0)
 			call_submit(c);
 	}
@@ -1029,14 +1063,22 @@ out:
 	return status;
 }
 
-static void repl_hello(void *owner)
+static void repl_hello(void *owner, struct ns *ns)
 {
 	struct rlog_stat st;
-	rlog_stat(R.log, &st);
+	rlog_stat(ns_log(ns), &st);
 	char token[REPL_UUID_LEN + 1];
 	repl_token(st.log_id, token);
 	struct replpb_db_config cfg;
 	memset(&cfg, 0, sizeof cfg);
+	struct ns_config nc; /* the namespace's config, as sqld sends it */
+	ns_get_config(ns, &nc);
+	cfg.block_reads = nc.block_reads;
+	cfg.block_writes = nc.block_writes;
+	cfg.block_reason = nc.block_reason[0] ? nc.block_reason : NULL;
+	cfg.max_db_pages = nc.max_db_size / 4096;
+	cfg.has_txn_timeout_s = nc.txn_timeout_s > 0;
+	cfg.txn_timeout_s = (uint64_t)nc.txn_timeout_s;
 	struct replpb_hello_resp h = {
 		.generation_id = R.generation_id,
 		.generation_start_index = 0,
@@ -1066,8 +1108,10 @@ struct repl_call *repl_start(void *owner, const char *path, size_t plen, const s
 	struct err e = {{0}};
 	enum repl_method m = repl_method_of(path, plen);
 	bool is_log = repl_has_prefix(path, plen, REPL_PFX_LOG);
+	metrics_request(is_log ? MR_REPLICATION : MR_PROXY);
 	const char *token = md ? repl_trim(a, md->session_token) : NULL;
-	const char *ns = md ? repl_trim(a, md->namespace_bin) : NULL;
+	const char *ns_bin = md ? repl_trim(a, md->namespace_bin) : NULL;
+	struct ns *ns = NULL;
 	const uint8_t *msg = NULL;
 	size_t mlen = 0;
 	char log_id[RLOG_ID_STRLEN + 1] = "";
@@ -1084,14 +1128,30 @@ struct repl_call *repl_start(void *owner, const char *path, size_t plen, const s
 		status = GRPC_STATUS_UNAVAILABLE, why = "the server is shutting down";
 		goto answer;
 	}
-	/* namespaces come later: any name is the one database, but it must decode */
-	if (ns && !repl_base64_ok(ns)) {
+	/* the namespace: x-namespace-bin only (PROTOCOL.md §6.3); required when
+	 * namespaces are on, else it must decode and is ignored */
+	if (ns_bin && !repl_base64_ok(ns_bin)) {
 		status = GRPC_STATUS_INVALID_ARGUMENT, why = "x-namespace-bin is not valid base64";
+		goto answer;
+	}
+	if (ns_enabled() && !ns_bin) {
+		status = GRPC_STATUS_INVALID_ARGUMENT, why = "Missing x-namespace-bin metadata";
+		goto answer;
+	}
+	char name[NS_NAME_MAX + 1];
+	if (!ns_enabled())
+		strcpy(name, NS_DEFAULT);
+	else if (ns_name_from_b64(ns_bin, name, sizeof name)) {
+		status = GRPC_STATUS_FAILED_PRECONDITION, why = "NAMESPACE_DOESNT_EXIST";
+		goto answer;
+	}
+	if (ns_get(name, &ns, &e)) {
+		status = GRPC_STATUS_FAILED_PRECONDITION, why = "NAMESPACE_DOESNT_EXIST";
 		goto answer;
 	}
 	if (is_log && m != M_HELLO) {
 		char want[REPL_UUID_LEN + 1];
-		rlog_log_id(R.log, log_id);
+		rlog_log_id(ns_log(ns), log_id);
 		repl_token(log_id, want);
 		if (!token || strcmp(token, want) != 0) {
 			status = GRPC_STATUS_FAILED_PRECONDITION, why = "NO_HELLO";
@@ -1106,7 +1166,8 @@ struct repl_call *repl_start(void *owner, const char *path, size_t plen, const s
 		struct replpb_hello_req hr;
 		if (replpb_decode_hello_req(a, msg, mlen, &hr, &e))
 			goto bad_message;
-		repl_hello(owner);
+		repl_hello(owner, ns);
+		ns_put(ns);
 		sess_arena_free(a);
 		return NULL;
 	}
@@ -1121,7 +1182,8 @@ struct repl_call *repl_start(void *owner, const char *path, size_t plen, const s
 			why = lo.wal_flavor == REPLPB_WAL_FLAVOR_LIBSQL ? "libsql wal not supported" : "unknown wal flavor";
 			goto answer;
 		}
-		c = call_new(m, owner, a);
+		c = call_new(m, ns, owner, a);
+		ns_put(ns);
 		memcpy(c->log_id, log_id, sizeof c->log_id);
 		c->next = lo.next_offset;
 		if (m == M_LOG_ENTRIES) {
@@ -1162,7 +1224,7 @@ struct repl_call *repl_start(void *owner, const char *path, size_t plen, const s
 			why = "client_id must be 1 to 128 bytes";
 			goto answer;
 		}
-		struct repl_client *cl = client_find(client_id);
+		struct repl_client *cl = client_find(ns, client_id);
 		if (!cl && m == M_DISCONNECT) {
 			struct buf b;
 			buf_init(&b);
@@ -1170,6 +1232,7 @@ struct repl_call *repl_start(void *owner, const char *path, size_t plen, const s
 			grpcweb_encode_trailers(&b, GRPC_STATUS_OK, NULL);
 			R.ops.out(owner, b.p, b.len, false);
 			buf_free(&b);
+			ns_put(ns);
 			sess_arena_free(a);
 			return NULL;
 		}
@@ -1182,13 +1245,15 @@ struct repl_call *repl_start(void *owner, const char *path, size_t plen, const s
 			if (!cl)
 				abort();
 			snprintf(cl->id, sizeof cl->id, "%s", client_id);
+			cl->ns = ns_ref(ns);
 			cl->last_ms = repl_now_ms();
 			cl->next = R.clients;
 			R.clients = cl;
 			R.nclients++;
 		}
-		c = call_new(m, owner, a);
+		c = call_new(m, ns, owner, a);
 		c->allow = md ? md->allow : 0;
+		ns_put(ns);
 		if (m == M_EXECUTE)
 			c->prog = prog;
 		else if (m == M_DESCRIBE)
@@ -1204,6 +1269,8 @@ bad_message:
 	status = GRPC_STATUS_INVALID_ARGUMENT;
 	why = arena_printf(a, "malformed request message: %s", e.msg);
 answer:
+	metrics_error(repl_status_name(status));
+	ns_put(ns);
 	answer_status(owner, status, why);
 	sess_arena_free(a);
 	return NULL;

@@ -41,12 +41,19 @@ struct repl_md { /* request metadata (HTTP headers); NULL when absent */
 	unsigned allow;            /* the grant net's auth check found (auth.h AUTH_* bits) */
 };
 
-/* log: the primary's frame log (owned by the caller, outlives repl).
- * Starts repl's commit watcher thread (LogEntries streams wait on it, not
- * on a worker). Session tokens are UUID strings derived from a random
- * secret made here and the log's current log_id: they change on restart
- * and when the log starts a new lineage. */
-int repl_init(struct db *db, struct rlog *log, const struct repl_ops *ops, struct err *e);
+/* Starts repl's commit watcher thread (LogEntries streams wait on it, not
+ * on a worker; repl_commit_hook wakes it). Every call is served by the
+ * namespace its x-namespace-bin names (ns.h): required when namespaces are
+ * enabled (INVALID_ARGUMENT "Missing x-namespace-bin metadata"), a missing
+ * one is FAILED_PRECONDITION "NAMESPACE_DOESNT_EXIST"; with namespaces off
+ * it must decode and is ignored. Proxy clients are keyed by (namespace,
+ * client_id). Session tokens are UUID strings derived from a random secret
+ * made here and the namespace log's current log_id: they change on restart
+ * and when the log starts a new lineage, and differ between namespaces. */
+int repl_init(const struct repl_ops *ops, struct err *e);
+/* cap_opts.on_commit of every namespace (ns_opts.on_commit): a capture
+ * happened, LogEntries streams of that namespace may have frames. Any thread. */
+void repl_commit_hook(void *arg);
 /* Shutdown, first step, while net still serves: new calls get UNAVAILABLE;
  * LogEntries streams end with OK trailers (Snapshot streams with
  * UNAVAILABLE) as soon as no job of theirs is in flight; unary calls in

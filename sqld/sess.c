@@ -14,6 +14,8 @@
 #include "db.h"
 #include "exec.h"
 #include "log.h"
+#include "metrics.h"
+#include "ns.h"
 #include "work.h"
 #include <sqlite3.h>
 #include <stdio.h>
@@ -230,11 +232,13 @@ void sess_stream_push(struct sess_stream *st, struct sess_job *j)
 	sess_stream_pump(st);
 }
 
-struct sess_stream *sess_stream_new(void)
+struct sess_stream *sess_stream_new(struct ns *ns)
 {
 	struct sess_stream *st = calloc(1, sizeof *st);
 	if (!st)
 		abort();
+	st->ns = ns ? ns_ref(ns) : NULL;
+	metrics_stream(1);
 	return st;
 }
 
@@ -279,6 +283,8 @@ void sess_stream_free(struct sess_stream *st)
 	}
 	sess_arena_free(st->cursor_arena);
 	sess_sqls_free(&st->sqls);
+	ns_put(st->ns);
+	metrics_stream(-1);
 	free(st);
 }
 
@@ -291,13 +297,35 @@ static void set_err(struct sess_job *j, const char *code, const char *msg)
 	j->err.message = msg;
 }
 
+/* Adds a request's statements to its namespace's usage (admin stats). */
+static void count_usage(struct ns *ns, const struct hr_stmt_result *sr, const struct hr_batch_result *br)
+{
+	uint64_t q = 0, rd = 0, wr = 0;
+	if (sr)
+		q = 1, rd = sr->rows_read, wr = sr->rows_written;
+	for (size_t i = 0; br && i < br->nsteps; i++)
+		if (br->step_results[i])
+			q++, rd += br->step_results[i]->rows_read, wr += br->step_results[i]->rows_written;
+	if (q && ns)
+		ns_count(ns, q, rd, wr);
+}
+
 /* Opens the stream's connection on first use and enters it. */
 static int job_enter(struct sess_job *j)
 {
 	struct sess_stream *st = j->st;
+	if (!st->ns) {
+		set_err(j, "NAMESPACE_DOESNT_EXIST", "The stream has no namespace");
+		return -1;
+	}
+	if (ns_deleted(st->ns)) {
+		/* deleted under an open stream: it must let go of the namespace */
+		set_err(j, "NAMESPACE_DOESNT_EXIST", arena_printf(&j->out, "Namespace `%s` doesn't exist", ns_name(st->ns)));
+		return -1;
+	}
 	if (!st->conn) {
 		struct err e;
-		if (db_conn_open(S.db, &st->conn, &e)) {
+		if (db_conn_open(ns_db(st->ns), &st->conn, &e)) {
 			log_error("%s", e.msg);
 			set_err(j, "SQLITE_CANTOPEN", arena_printf(&j->out, "SQLite error: %s", e.msg));
 			return -1;
@@ -380,8 +408,9 @@ static void run_req(struct sess_job *j, struct hr_req *r, struct hr_resp *resp, 
 		rc = -1, err->code = "PROTOCOL_ERROR", err->message = "request not valid here";
 		break;
 	}
+	count_usage(st->ns, resp->stmt_result, resp->batch_result);
 	uint64_t commit;
-	if (db_last_commit(S.db, &commit)) {
+	if (db_last_commit(ns_db(st->ns), &commit)) {
 		/* the commit position after the request (PROTOCOL.md §3.3) */
 		if (resp->stmt_result) {
 			resp->stmt_result->has_replication_index = true;
@@ -503,6 +532,7 @@ static void run_stateless(struct sess_job *j)
 			j->proto_err = "interactive transaction not allowed in HTTP queries";
 		}
 	}
+	count_usage(j->st->ns, j->ok ? j->sres : NULL, j->ok ? j->bres : NULL);
 	job_leave(j);
 	run_close(j);
 }
@@ -720,10 +750,9 @@ pump_http:
 
 /* ---- housekeeping ---- */
 
-void sess_init(struct db *db, const struct sess_limits *lim, const struct sess_ops *ops)
+void sess_init(const struct sess_limits *lim, const struct sess_ops *ops)
 {
 	memset(&S, 0, sizeof S);
-	S.db = db;
 	S.lim = *lim;
 	S.ops = *ops;
 }
@@ -777,7 +806,7 @@ void sess_shutdown(void)
 	}
 	/* the network loop already gave in-flight work its bound: cut the rest */
 	while (S.busy) {
-		db_interrupt_all(S.db);
+		ns_interrupt_all();
 		work_drain();
 		if (S.busy) {
 			struct timespec ts = {0, 2 * 1000 * 1000};

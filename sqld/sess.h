@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct db;
+struct ns;
 struct cfg;
 struct sess_ws;
 struct sess_call;
@@ -54,6 +54,10 @@ struct sess_ops {
 	void (*ws_close)(void *owner, int code, const char *reason);
 	/* Called once per call, or once per chunk for cursors (out->more). */
 	void (*http_out)(void *owner, const struct sess_http_out *out);
+	/* The namespace a transport connection was bound to (ns.h), borrowed:
+	 * sess takes its own reference for each WebSocket session and stream.
+	 * Asked when a session or a stream is made. */
+	struct ns *(*owner_ns)(void *owner);
 };
 
 struct sess_limits {
@@ -64,7 +68,9 @@ struct sess_limits {
 	const char *self_url; /* base_url, may be NULL */
 };
 
-void sess_init(struct db *db, const struct sess_limits *lim, const struct sess_ops *ops);
+/* Streams are bound to the namespace of the connection that made them
+ * (ops->owner_ns); an HTTP baton of another namespace is an invalid baton. */
+void sess_init(const struct sess_limits *lim, const struct sess_ops *ops);
 /* Stops everything: closes every stream (rolling back) and waits for the
  * workers' jobs; call before work_stop(). */
 void sess_shutdown(void);

@@ -105,8 +105,9 @@ static struct sess_call *http_reject(void *owner, struct arena *a, int status, c
 static struct sess_stream *http_stream_for(void *owner, struct arena *a, const char *baton, bool *park)
 {
 	*park = false;
+	struct ns *ns = S.ops.owner_ns ? S.ops.owner_ns(owner) : NULL;
 	if (!baton) {
-		struct sess_stream *st = sess_stream_new();
+		struct sess_stream *st = sess_stream_new(ns);
 		do
 			st->id = baton_random64();
 		while (http_find(st->id));
@@ -132,6 +133,11 @@ static struct sess_stream *http_stream_for(void *owner, struct arena *a, const c
 		} else {
 			http_reject(owner, a, 400, "Received an invalid baton");
 		}
+		return NULL;
+	}
+	if (st->ns != ns) {
+		/* a baton of another namespace names nothing here */
+		http_reject(owner, a, 400, "Received an invalid baton");
 		return NULL;
 	}
 	if (seq != st->seq || st->parked || (st->running && st->running->kind != J_HCUR)) {
@@ -211,7 +217,7 @@ struct sess_call *sess_http_cursor(void *owner, struct arena *a, const struct hr
 static struct sess_call *http_stateless(void *owner, struct arena *a, enum sess_kind kind, const struct hr_stmt *s,
 					const struct hr_batch *b)
 {
-	struct sess_stream *st = sess_stream_new();
+	struct sess_stream *st = sess_stream_new(S.ops.owner_ns ? S.ops.owner_ns(owner) : NULL);
 	struct sess_job *j = sess_job_new(kind, st, a);
 	j->owner = owner;
 	j->stmt = s;

@@ -74,6 +74,7 @@ struct sess_job {
 };
 
 struct sess_stream {
+	struct ns *ns;    /* a reference, dropped when the stream is freed */
 	struct db_conn *conn;
 	bool open_failed; /* WS: open_stream failed; requests get STREAM_NOT_OPEN */
 	bool closing;     /* close job queued: nothing else may be queued */
@@ -96,6 +97,7 @@ struct sess_stream {
 
 struct sess_ws {
 	void *owner; /* NULL once gone */
+	struct ns *ns; /* a reference, bound at the upgrade */
 	int version;
 	sess_ws_encoder encode; /* set at open, read by workers */
 	bool hello;
@@ -114,7 +116,6 @@ struct sess_expired {
 };
 
 struct sess_state {
-	struct db *db;
 	struct sess_limits lim;
 	struct sess_ops ops;
 	struct sess_stream *http; /* live HTTP streams */
@@ -137,7 +138,7 @@ int sess_sqls_resolve_req(const struct sess_sqls *s, struct arena *a, struct hr_
 struct sess_job *sess_job_new(enum sess_kind kind, struct sess_stream *st, struct arena *a);
 void sess_job_free(struct sess_job *j);
 void sess_job_submit(struct sess_job *j);
-struct sess_stream *sess_stream_new(void);
+struct sess_stream *sess_stream_new(struct ns *ns); /* takes a reference of ns */
 void sess_stream_push(struct sess_stream *st, struct sess_job *j);
 void sess_stream_pump(struct sess_stream *st);
 void sess_stream_close(struct sess_stream *st);

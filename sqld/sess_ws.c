@@ -3,6 +3,7 @@
 #include "sess_int.h"
 #include "auth.h"
 #include "exec.h"
+#include "ns.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,9 @@ struct sess_ws *sess_ws_open(void *owner, int version, sess_ws_encoder encode)
 	if (!ws)
 		abort();
 	ws->owner = owner;
+	ws->ns = S.ops.owner_ns ? S.ops.owner_ns(owner) : NULL;
+	if (ws->ns)
+		ns_ref(ws->ns);
 	ws->version = version;
 	ws->encode = encode;
 	ws->next = S.wss;
@@ -75,6 +79,7 @@ void sess_ws_maybe_free(struct sess_ws *ws)
 		ws->next->prev = ws->prev;
 	sess_sqls_free(&ws->sqls);
 	free(ws->upgrade_auth);
+	ns_put(ws->ns);
 	free(ws);
 }
 
@@ -157,7 +162,8 @@ void sess_ws_msg(struct sess_ws *ws, struct arena *a, const struct hr_client_msg
 		 * grant for the requests that follow it */
 		struct auth_grant g;
 		struct err e = {{0}};
-		int rc = auth_check_jwt(S.lim.auth, m->jwt, ws->upgrade_auth, AUTH_DEFAULT_NS, &g, &e);
+		int rc = auth_check_jwt(S.lim.auth, m->jwt, ws->upgrade_auth, ws->ns ? ns_name(ws->ns) : AUTH_DEFAULT_NS,
+				    &g, &e);
 		if (rc != AUTH_OK) {
 			ws->hello = false; /* nothing more runs on this connection */
 			ws->allow = 0;
@@ -201,7 +207,7 @@ void sess_ws_msg(struct sess_ws *ws, struct arena *a, const struct hr_client_msg
 		for (struct sess_stream *s = ws->streams; s; s = s->next)
 			if (s->ws_id == r->stream_id && !s->closing)
 				return ws_proto_error(ws, a, "Stream id is already in use");
-		st = sess_stream_new();
+		st = sess_stream_new(ws->ns);
 		st->ws = ws;
 		st->ws_id = r->stream_id;
 		st->next = ws->streams;

@@ -1,5 +1,6 @@
 /* Unit tests for sqld/cfg.c: defaults, flags, env, errors. */
 #include "cfg.h"
+#include "log.h"
 #include "t.h"
 #include <stdlib.h>
 
@@ -80,11 +81,52 @@ static void errors(void)
 	}
 }
 
+/* issue 5: namespaces, admin listener, metrics, log format */
+static void ns_admin_flags(void)
+{
+	struct cfg c;
+	struct err e;
+	const char *none[] = {"sqld"};
+	CHECK(parse(&c, 1, none, &e) == 0);
+	CHECK(!c.enable_namespaces && !c.disable_default_ns && !c.admin_on && !c.metrics_on_user_port);
+	CHECK(c.admin_auth_key == NULL && c.log_format == LOG_FMT_TEXT);
+	const char *argv[] = {"sqld", "--enable-namespaces", "--disable-default-namespace", "--admin-listen-addr",
+			      "127.0.0.1:0", "--admin-auth-key", "k", "--enable-metrics-on-user-port", "--log-format", "json"};
+	CHECK(parse(&c, 10, argv, &e) == 0);
+	CHECK(c.enable_namespaces && c.disable_default_ns && c.metrics_on_user_port);
+	CHECK(c.admin_on && c.admin_port == 0);
+	CHECK_STR(c.admin_host, "127.0.0.1");
+	CHECK_STR(c.listen_host, "127.0.0.1"); /* the user port is untouched */
+	CHECK(c.listen_port == 8080);
+	CHECK_STR(c.admin_auth_key, "k");
+	CHECK(c.log_format == LOG_FMT_JSON);
+	const char *bad[] = {"sqld", "--log-format", "xml"};
+	CHECK(parse(&c, 3, bad, &e) != 0);
+	const char *badaddr[] = {"sqld", "--admin-listen-addr", "nocolon"};
+	CHECK(parse(&c, 3, badaddr, &e) != 0);
+	const char *val[] = {"sqld", "--enable-namespaces=1"};
+	CHECK(parse(&c, 2, val, &e) != 0); /* a switch takes no value */
+	setenv("SQLD_ENABLE_NAMESPACES", "1", 1);
+	setenv("SQLD_ADMIN_LISTEN_ADDR", "[::1]:9090", 1);
+	setenv("LIBSQL_ADMIN_AUTH_KEY", "envkey", 1);
+	CHECK(parse(&c, 1, none, &e) == 0);
+	CHECK(c.enable_namespaces && c.admin_on && c.admin_port == 9090);
+	CHECK_STR(c.admin_host, "::1");
+	CHECK_STR(c.admin_auth_key, "envkey");
+	setenv("SQLD_ENABLE_NAMESPACES", "false", 1);
+	CHECK(parse(&c, 1, none, &e) == 0);
+	CHECK(!c.enable_namespaces);
+	unsetenv("SQLD_ENABLE_NAMESPACES");
+	unsetenv("SQLD_ADMIN_LISTEN_ADDR");
+	unsetenv("LIBSQL_ADMIN_AUTH_KEY");
+}
+
 int main(void)
 {
 	T_RUN(defaults);
 	T_RUN(flags);
 	T_RUN(env);
 	T_RUN(errors);
+	T_RUN(ns_admin_flags);
 	return T_DONE();
 }

@@ -288,7 +288,7 @@ export async function hello(srv, opts = {}) {
  */
 export function grpcStream(srv, path, bytes, opts = {}) {
 	const body = grpcFrame(bytes);
-	const headers = { "content-type": "application/grpc-web", te: "trailers", "x-namespace-bin": "MTI3", "content-length": String(body.length) };
+	const headers = { "content-type": "application/grpc-web", te: "trailers", "x-namespace-bin": opts.ns ?? "MTI3", "content-length": String(body.length) };
 	if (opts.token) headers["x-session-token"] = opts.token;
 	const g = new GrpcBody();
 	const queue = [];

@@ -124,7 +124,8 @@ export function rawHttp(srv, { method = "GET", path = "/", headers = {}, body, a
 export class RawWs {
 	static open(srv, protocols, opts = {}) {
 		return new Promise((resolve, reject) => {
-			const ws = protocols === undefined ? new WebSocket(srv.wsUrl + (opts.path ?? "/")) : new WebSocket(srv.wsUrl + (opts.path ?? "/"), protocols);
+			const wsOpts = opts.headers ? { headers: opts.headers } : undefined;
+			const ws = protocols === undefined ? new WebSocket(srv.wsUrl + (opts.path ?? "/"), wsOpts) : new WebSocket(srv.wsUrl + (opts.path ?? "/"), protocols, wsOpts);
 			let upgradeHeaders;
 			ws.on("upgrade", (res) => {
 				upgradeHeaders = res.headers;
