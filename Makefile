@@ -70,6 +70,37 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libsqld.a $(B)/libproto.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+
+# ---- libsqlwire (libclient/): the C client library ----
+# libsqlwire.a / .so hold libclient/*.c plus the proto/ code and generated
+# protobuf-c code they use. Unit tests named tests/unit/test_cl_*.c link
+# libsqlwire.a instead of libsqld.a.
+CLIENT_SRC := $(wildcard libclient/*.c)
+CLIENT_OBJ := $(CLIENT_SRC:%.c=$(B)/obj/%.o)
+CLIENT_PIC_OBJ := $(CLIENT_SRC:%.c=$(B)/pic/%.o) $(PROTO_SRC:%.c=$(B)/pic/%.o) $(GEN_C:$(B)/gen/%.c=$(B)/pic/gen/%.o)
+CLIENT_ALL := $(if $(CLIENT_SRC),$(B)/libsqlwire.a $(B)/libsqlwire.so)
+all: $(CLIENT_ALL)
+$(CLIENT_OBJ): | $(GEN_H)
+$(B)/libsqlwire.a: $(CLIENT_OBJ) $(PROTO_OBJ) $(GEN_OBJ)
+	ar rcs $@ $^
+$(B)/pic/%.o: %.c | $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -Ilibclient -MMD -MP -c $< -o $@
+$(B)/pic/gen/%.o: $(B)/gen/%.c | $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c $< -o $@
+$(B)/libsqlwire.so: $(CLIENT_PIC_OBJ)
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libsqlwire.so.0 -o $@ $^ $(LIBS)
+$(B)/tests/test_cl_%: $(B)/obj/tests/unit/test_cl_%.o $(B)/libsqlwire.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/obj/libclient/%.o: libclient/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ilibclient -MMD -MP -c $< -o $@
+$(B)/obj/tests/unit/test_cl_%.o: tests/unit/test_cl_%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ilibclient -MMD -MP -c $< -o $@
+
 run: deps
 	$(MAKE) $(B)/sqld
 	$(B)/sqld $(SQLD_ARGS)
