@@ -21,6 +21,13 @@
 
 struct sync;
 
+/* Errors (negative), added with the implementation: */
+#define SYNC_E_NET (-1)     /* the primary is unreachable or the connection broke */
+#define SYNC_E_PROTO (-2)   /* the primary answered something unusable (gRPC status, bad frames) */
+#define SYNC_E_AUTH (-3)    /* the primary refused the token (UNAUTHENTICATED, PERMISSION_DENIED) */
+#define SYNC_E_LOCAL (-4)   /* the replica file or its position file failed */
+#define SYNC_E_TIMEOUT (-5) /* sync_until: frame_no not reached in time */
+
 struct sync_opts {
 	const char *db_path;    /* the replica file */
 	const char *sync_url;   /* the primary: http(s):// or libsql:// */
