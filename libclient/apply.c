@@ -387,6 +387,18 @@ int apply_begin(struct apply *a, struct apply_state *st, struct err *e)
 		apply_abort(a);
 		return APPLY_E_FORMAT;
 	}
+	if (st) { /* the live header as found, before any restart */
+		volatile struct wi_ckpt *ck = (volatile struct wi_ckpt *)((volatile uint8_t *)p + 96);
+		st->mx_frame = a->hdr.mxFrame;
+		st->n_page = a->hdr.nPage;
+		st->salt1 = salt_get(&a->hdr.aSalt[0]);
+		st->salt2 = salt_get(&a->hdr.aSalt[1]);
+		st->nbackfill = ck->nBackfill;
+		st->schema_cookie = 0;
+		char v[32];
+		if (exec1(a, "PRAGMA schema_version", v, sizeof v) == SQLITE_OK)
+			st->schema_cookie = atoi(v);
+	}
 	if ((rc = wi_try_restart(a, p, e)) < 0) {
 		apply_abort(a);
 		return rc;
@@ -425,18 +437,6 @@ int apply_begin(struct apply *a, struct apply_state *st, struct err *e)
 		a->chain.nframes = a->hdr.mxFrame;
 	}
 	a->wfirst = a->hdr.mxFrame + 1;
-	if (st) {
-		volatile struct wi_ckpt *ck = (volatile struct wi_ckpt *)((volatile uint8_t *)p + 96);
-		st->mx_frame = a->hdr.mxFrame;
-		st->n_page = a->hdr.nPage;
-		st->salt1 = salt_get(&a->hdr.aSalt[0]);
-		st->salt2 = salt_get(&a->hdr.aSalt[1]);
-		st->nbackfill = ck->nBackfill;
-		st->schema_cookie = 0;
-		char v[32];
-		if (exec1(a, "PRAGMA schema_version", v, sizeof v) == SQLITE_OK)
-			st->schema_cookie = atoi(v);
-	}
 	return 0;
 }
 

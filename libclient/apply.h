@@ -53,12 +53,12 @@ struct apply_opts {
 	uint32_t ckpt_frames; /* apply_checkpoint truncates past this many WAL frames; 0 = 1000 */
 };
 
-/* What the wal-index header says while a transaction is open (apply_begin
- * fills it; frames of this transaction go to mx_frame + 1, ...). */
+/* What the live wal-index header said when apply_begin took the write lock,
+ * before a WAL restart it may then do (meta_resolve needs exactly that). */
 struct apply_state {
-	uint32_t mx_frame;    /* last published WAL frame */
+	uint32_t mx_frame;    /* last published WAL frame (0: empty WAL) */
 	uint32_t n_page;      /* database size in pages */
-	uint32_t salt1, salt2; /* of the WAL generation the next frames join */
+	uint32_t salt1, salt2; /* of that WAL generation */
 	uint32_t nbackfill;   /* frames already checkpointed */
 	int schema_cookie;    /* PRAGMA schema_version as the applier sees it */
 };
