@@ -100,6 +100,37 @@ $(B)/obj/libclient/%.o: libclient/%.c
 $(B)/obj/tests/unit/test_cl_%.o: tests/unit/test_cl_%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ilibclient -MMD -MP -c $< -o $@
+# C examples (examples/c/) and the C driver of the client integration tests
+# (tests/integ/client/, run by tests/integ/client_*.test.mjs), linked against
+# libsqlwire.a. compat_sqlite3 is a plain sqlite3 program: include/compat
+# first on the include path makes its #include <sqlite3.h> land on sqlwire.
+CLIENT_EX_BIN := $(if $(CLIENT_SRC),$(B)/examples/remote_query $(B)/examples/replica $(B)/examples/compat_sqlite3 \
+	$(B)/tests/cl_integ)
+all: $(CLIENT_EX_BIN)
+$(B)/examples/compat_sqlite3: examples/c/compat_sqlite3.c $(B)/libsqlwire.a include/sqlwire.h include/sqlwire_sqlite3.h
+	@mkdir -p $(dir $@)
+	$(CC) -Iinclude/compat $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libsqlwire.a $(LIBS)
+$(B)/examples/%: examples/c/%.c $(B)/libsqlwire.a include/sqlwire.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libsqlwire.a $(LIBS)
+$(B)/tests/cl_integ: $(wildcard tests/integ/client/*.c) $(B)/libsqlwire.a include/sqlwire.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $(filter %.c,$^) $(B)/libsqlwire.a $(LIBS)
+
+# make install PREFIX=... [DESTDIR=...]: the library, its headers and two
+# pkg-config modules: sqlwire (native API) and sqlwire-sqlite3 (cflags put the
+# compatibility directory holding sqlite3.h first).
+PREFIX ?= /usr/local
+.PHONY: install
+install: $(B)/libsqlwire.a $(B)/libsqlwire.so
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/sqlwire-compat
+	install -m 644 include/sqlwire.h include/sqlwire_sqlite3.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/compat/sqlite3.h $(DESTDIR)$(PREFIX)/include/sqlwire-compat/
+	install -m 644 $(B)/libsqlwire.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(B)/libsqlwire.so $(DESTDIR)$(PREFIX)/lib/libsqlwire.so.0
+	ln -sf libsqlwire.so.0 $(DESTDIR)$(PREFIX)/lib/libsqlwire.so
+	sed 's|@PREFIX@|$(PREFIX)|g' libclient/sqlwire.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/sqlwire.pc
+	sed 's|@PREFIX@|$(PREFIX)|g' libclient/sqlwire-sqlite3.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/sqlwire-sqlite3.pc
 
 run: deps
 	$(MAKE) $(B)/sqld
@@ -141,3 +172,37 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- replica sync (libclient/apply, meta, sync): fault driver, fuzz, bench ----
+# build/<v>/fault/replica_driver: the process tests/fault/replica.test.mjs
+# kills with SIGKILL; build/<v>/bench/client_sync: replica lag and sync
+# throughput (bench/client/sync.c), run as
+#   build/<v>/bench/client_sync [seconds]   (SQLWIRE_BUILD=build/<v> for sqld)
+all: $(B)/fault/replica_driver
+$(B)/obj/tests/fault/%.o: tests/fault/%.c | $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ilibclient -MMD -MP -c $< -o $@
+$(B)/fault/replica_driver: $(B)/obj/tests/fault/replica_driver.o $(B)/libsqlwire.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/obj/bench/client/%.o: bench/client/%.c | $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ilibclient -MMD -MP -c $< -o $@
+$(B)/bench/client_sync: $(B)/obj/bench/client/sync.o $(B)/libsqlwire.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+# fuzz_meta tests libclient/meta.c (with proto/ only)
+build/fuzz/fuzz_meta: tests/fuzz/fuzz_meta.c libclient/meta.c $(PROTO_SRC) $(GEN_C) $(GEN_H)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) -Ilibclient -o $@ $< libclient/meta.c $(PROTO_SRC) $(GEN_C) $(LIBS)
+
+# ---- bench: libsqlwire remote round trip (bench/client/remote.c) ----
+# build/<v>/bench/client_remote: point SELECT through libsqlwire over
+# WebSocket (and HTTP) vs PostgreSQL via libpq, with bench/util.c and
+# bench/pg.c; needs sqld and PostgreSQL running (bench/run.sh starts both):
+#   build/<v>/bench/client_remote --sqld-port P --pg-port Q [--rounds N] [--round-ms MS]
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+$(B)/bench/client_remote: bench/client/remote.c bench/util.c bench/pg.c bench/bench.h $(B)/libsqlwire.a include/sqlwire.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(PQ_CFLAGS) -Ibench $(ALL_LDFLAGS) -o $@ bench/client/remote.c bench/util.c bench/pg.c \
+		$(B)/libsqlwire.a $(LIBS) -lpq

@@ -72,6 +72,8 @@ int api_own_error(struct sqlwire *db, int code, const char *fmt, ...)
 int api_remote_error(struct sqlwire *db, int rc)
 {
 	atomic_store_explicit(&db->esrc, ES_REMOTE, memory_order_relaxed);
+	if (db->exres && db->rem && (remote_extended_errcode(db->rem) & 0xff) == (rc & 0xff))
+		return remote_extended_errcode(db->rem);
 	return api_rc(db, rc);
 }
 

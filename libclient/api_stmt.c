@@ -113,6 +113,11 @@ static int stmt_prepare(sqlwire *db, const char *sql, int n, unsigned flags, boo
 	case API_REPLICA:
 		break;
 	}
+	/* After a write, compile against the schema that includes it (a table
+	 * just created on the primary). A failure here is reported by the
+	 * first step, which waits again. */
+	if (atomic_load(&db->slow) == SLOW_RYW)
+		(void)api_ryw_wait(db);
 	const char *ltail = NULL;
 	rc = sqlite3_prepare_v3(db->lite, sql, n, flags, &ls, &ltail);
 	stmt_lite_err(db);
