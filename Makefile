@@ -117,6 +117,12 @@ $(B)/tests/cl_integ: $(wildcard tests/integ/client/*.c) $(B)/libsqlwire.a includ
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $(filter %.c,$^) $(B)/libsqlwire.a $(LIBS)
 
+# bench/client/replica_read.c: a replica's local point read vs plain sqlite3
+# (not part of `all`; bench/run.sh builds and runs it with --sqld-port).
+$(B)/bench/sqlwire-bench-client-replica: bench/client/replica_read.c bench/util.c $(B)/libsqlwire.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ibench $(ALL_LDFLAGS) -o $@ $(filter %.c,$^) $(B)/libsqlwire.a $(LIBS)
+
 # make install PREFIX=... [DESTDIR=...]: the library, its headers and two
 # pkg-config modules: sqlwire (native API) and sqlwire-sqlite3 (cflags put the
 # compatibility directory holding sqlite3.h first).
@@ -202,7 +208,7 @@ build/fuzz/fuzz_meta: tests/fuzz/fuzz_meta.c libclient/meta.c $(PROTO_SRC) $(GEN
 # bench/pg.c; needs sqld and PostgreSQL running (bench/run.sh starts both):
 #   build/<v>/bench/client_remote --sqld-port P --pg-port Q [--rounds N] [--round-ms MS]
 PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
-$(B)/bench/client_remote: bench/client/remote.c bench/util.c bench/pg.c bench/bench.h $(B)/libsqlwire.a include/sqlwire.h
+$(B)/bench/client_remote: bench/client/remote.c bench/util.c bench/pg.c bench/ws.c bench/bench.h $(B)/libsqlwire.a include/sqlwire.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(PQ_CFLAGS) -Ibench $(ALL_LDFLAGS) -o $@ bench/client/remote.c bench/util.c bench/pg.c \
-		$(B)/libsqlwire.a $(LIBS) -lpq
+	$(CC) $(ALL_CFLAGS) $(PQ_CFLAGS) -Ibench $(ALL_LDFLAGS) -o $@ bench/client/remote.c bench/util.c bench/pg.c bench/ws.c \
+		$(B)/libsqlwire.a $(LIBS) -lpq -lcrypto
