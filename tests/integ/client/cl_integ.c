@@ -13,7 +13,10 @@
 #include <sqlwire.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static const char *url, *path;
 
@@ -406,6 +409,79 @@ static void p_sync_and_others(void)
 	CHECK(sqlwire_close(pdb) == SQLWIRE_OK);
 }
 
+/* follow mode and the interval thread: a write made elsewhere shows up in
+ * the replica without any sqlwire_sync call */
+static void p_follow_and_interval(void)
+{
+	static const char *const params[] = {"follow=1", "sync_interval_ms=50"};
+	for (int k = 0; k < 2; k++) {
+		char uri[1024];
+		snprintf(uri, sizeof uri, "file:%s?sync_url=%s&%s", path, url, params[k]);
+		sqlwire *p = NULL;
+		CHECK(sqlwire_open_v2(uri, &p, SQLWIRE_OPEN_READWRITE | SQLWIRE_OPEN_URI, NULL) == SQLWIRE_OK);
+		long long before = one_int(p, "SELECT count(*) FROM r");
+		sqlwire *rem = NULL;
+		CHECK(sqlwire_open(url, &rem) == SQLWIRE_OK);
+		CHECK(sqlwire_exec(rem, "INSERT INTO r(v) VALUES('pushed')", NULL, NULL, NULL) == SQLWIRE_OK);
+		CHECK(sqlwire_close(rem) == SQLWIRE_OK);
+		long long now = before;
+		for (int i = 0; i < 1000 && now == before; i++) { /* up to 10 s */
+			usleep(10000);
+			now = one_int(p, "SELECT count(*) FROM r");
+		}
+		if (now != before + 1)
+			fprintf(stderr, "%s: %lld -> %lld\n", params[k], before, now);
+		CHECK(now == before + 1);
+		CHECK(sqlwire_close(p) == SQLWIRE_OK);
+	}
+}
+
+/* one replica connection shared by threads: each writes through it and
+ * reads its own rows back (serialised inside the library) */
+static sqlwire *shared;
+static void *p_thread(void *arg)
+{
+	long id = (long)arg;
+	int bad = 0;
+	sqlwire_stmt *ins = NULL, *sel = NULL;
+	if (sqlwire_prepare_v2(shared, "INSERT INTO th(t, n) VALUES(?, ?)", -1, &ins, NULL) != SQLWIRE_OK ||
+	    sqlwire_prepare_v2(shared, "SELECT count(*) FROM th WHERE t = ?", -1, &sel, NULL) != SQLWIRE_OK)
+		bad++;
+	for (int i = 0; i < 20 && !bad; i++) {
+		sqlwire_bind_int64(ins, 1, id);
+		sqlwire_bind_int(ins, 2, i);
+		if (sqlwire_step(ins) != SQLWIRE_DONE)
+			bad++;
+		sqlwire_reset(ins);
+		sqlwire_bind_int64(sel, 1, id);
+		if (sqlwire_step(sel) != SQLWIRE_ROW || sqlwire_column_int(sel, 0) < i + 1)
+			bad++;
+		sqlwire_reset(sel);
+	}
+	sqlwire_finalize(ins);
+	sqlwire_finalize(sel);
+	return (void *)(long)bad;
+}
+
+static void p_threads(void)
+{
+	sqlwire_config cfg;
+	sqlwire_config_init(&cfg);
+	cfg.sync_url = url;
+	CHECK(sqlwire_open_config(path, &shared, SQLWIRE_OPEN_READWRITE, &cfg) == SQLWIRE_OK);
+	CHECK(sqlwire_exec(shared, "CREATE TABLE th(t INTEGER, n INTEGER)", NULL, NULL, NULL) == SQLWIRE_OK);
+	pthread_t th[4];
+	for (long i = 0; i < 4; i++)
+		CHECK(pthread_create(&th[i], NULL, p_thread, (void *)i) == 0);
+	for (int i = 0; i < 4; i++) {
+		void *r;
+		pthread_join(th[i], &r);
+		CHECK(r == NULL);
+	}
+	CHECK(one_int(shared, "SELECT count(*) FROM th") == 80);
+	CHECK(sqlwire_close(shared) == SQLWIRE_OK);
+}
+
 static void offline(void)
 {
 	sqlwire_config cfg;
@@ -414,7 +490,7 @@ static void offline(void)
 	cfg.timeout_ms = 2000;
 	sqlwire *db = NULL;
 	CHECK(sqlwire_open_config(path, &db, SQLWIRE_OPEN_READWRITE | SQLWIRE_OPEN_CREATE, &cfg) == SQLWIRE_OK);
-	CHECK(one_int(db, "SELECT count(*) FROM r") == 24);
+	CHECK(one_int(db, "SELECT count(*) FROM r") == 26);
 	sqlwire_sync_info info;
 	int rc = sqlwire_sync(db, &info);
 	CHECK(rc == SQLWIRE_IOERR);
@@ -445,6 +521,8 @@ int main(int argc, char **argv)
 		T_RUN(p_open_and_route);
 		T_RUN(p_transactions);
 		T_RUN(p_sync_and_others);
+		T_RUN(p_follow_and_interval);
+		T_RUN(p_threads);
 	} else if (argc == 4 && !strcmp(argv[1], "offline")) {
 		path = argv[2];
 		url = argv[3];
