@@ -312,12 +312,16 @@ int sqlwire_busy_timeout(sqlwire *db, int ms);
  * *pzTail OUT (if pzTail != NULL): points just past the compiled statement
  * inside zSql. Returns SQLWIRE_OK or an error (then errmsg says why).
  * REMOTE: the statement is compiled by the server at its first step, so a
- * syntax error or unknown table surfaces from sqlwire_step instead; column
- * names and count are known after the first step.
+ * syntax error or unknown table surfaces from sqlwire_step instead; asking
+ * for column names or the count before the first step costs a round trip.
  * REPLICA: the statement is compiled on the local file to learn whether it
  * only reads; if it cannot be (e.g. the table exists only on the primary
- * so far) it runs on the primary. prepare_v3's prepFlags apply to local
- * statements. The statement belongs to db; finalize it. */
+ * so far) it runs on the primary. A statement for the primary opens the
+ * connection to it if needed and fails with SQLWIRE_CANTOPEN when it is
+ * unreachable. After a write on this connection, prepare first waits for
+ * the replica to have it (read-your-writes), so the write's schema changes
+ * are visible. prepare_v3's prepFlags apply to local statements.
+ * The statement belongs to db; finalize it before closing db. */
 int sqlwire_prepare(sqlwire *db, const char *zSql, int nByte, sqlwire_stmt **ppStmt, const char **pzTail);
 int sqlwire_prepare_v2(sqlwire *db, const char *zSql, int nByte, sqlwire_stmt **ppStmt, const char **pzTail);
 int sqlwire_prepare_v3(sqlwire *db, const char *zSql, int nByte, unsigned int prepFlags, sqlwire_stmt **ppStmt,
@@ -355,13 +359,13 @@ int sqlwire_clear_bindings(sqlwire_stmt *s);
 /* Runs the statement to its next row. Returns SQLWIRE_ROW (a row is ready
  * for sqlwire_column_*), SQLWIRE_DONE (finished; a further step restarts
  * the statement, as SQLite does), or an
- * error code (errmsg says why; the statement must be reset before reuse).
- * REMOTE: the first step sends the statement; rows may be fetched in pages.
+ * error code (errmsg says why; sqlwire_reset returns it again).
+ * REMOTE: the first step sends the statement and receives its rows.
  * REPLICA: the first step of a local read first waits for the connection's
  * last write (read-your-writes) and may then fail with SQLWIRE_IOERR or
  * SQLWIRE_BUSY when the replica cannot catch up (the primary is down, or
- * the timeout passed); a step may also return SQLWIRE_CANTOPEN when a write
- * needs the primary and it is unreachable. */
+ * the timeout passed). Inside an explicit transaction (opened by BEGIN on
+ * the primary) reads run on the primary, where the transaction's writes are. */
 int sqlwire_step(sqlwire_stmt *s);
 /* Rewinds the statement so that it runs again from the start (bindings are
  * kept). Returns SQLWIRE_OK, or the error of the statement's last step, as
