@@ -184,7 +184,7 @@ clean:
 # kills with SIGKILL; build/<v>/bench/client_sync: replica lag and sync
 # throughput (bench/client/sync.c), run as
 #   build/<v>/bench/client_sync [seconds]   (SQLWIRE_BUILD=build/<v> for sqld)
-all: $(B)/fault/replica_driver
+all: $(B)/fault/replica_driver $(B)/bench/client_sync
 $(B)/obj/tests/fault/%.o: tests/fault/%.c | $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ilibclient -MMD -MP -c $< -o $@
