@@ -163,7 +163,7 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
 # proto/ needs the generated protobuf-c code of $(B)/gen (build/release/gen).
 FUZZ_PROTO_ONLY := fuzz_hjson fuzz_chunked fuzz_grpcweb fuzz_bincode fuzz_replpb fuzz_walfmt
 # libsqlwire decoders (fuzz_xport builds libclient/xport_parse.c in itself)
-FUZZ_PROTO_ONLY += fuzz_hjson_client fuzz_xport
+FUZZ_PROTO_ONLY += fuzz_hjson_client fuzz_xport fuzz_jtree
 # fuzz_cl_conv builds libclient/conv.c and uri.c in itself (api's value and URI parsers)
 FUZZ_PROTO_ONLY += fuzz_cl_conv
 build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(SQLD_SRC) $(GEN_C) $(GEN_H)

@@ -2,8 +2,11 @@
  * transports over plain TCP or TLS (OpenSSL, system CA store, hostname
  * verification). See xport.h for the contract.
  *
- * Invariants: the socket is non-blocking and every wait goes through poll()
- * against the deadline of the current call (timeout_ms <= 0: no deadline).
+ * Invariants: connecting and TLS use a non-blocking socket and poll()
+ * against the deadline of the current call (timeout_ms <= 0: no deadline);
+ * a plain TCP connection then turns blocking with SO_RCVTIMEO/SO_SNDTIMEO =
+ * timeout_ms (one recv per answer, the fewest system calls on a round trip)
+ * and the deadline is checked between reads.
  * Received bytes not yet consumed live in x->rx from x->rx_off on (a response
  * may be followed by the next frame). A request or a WebSocket message is
  * written with one write call (TCP_NODELAY is on). After an I/O error the
@@ -16,6 +19,7 @@
 #include "xport_parse.h"
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -32,6 +36,7 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +54,7 @@ struct xport {
 	uint64_t deadline; /* ms on CLOCK_MONOTONIC, 0: none */
 	unsigned nreq;     /* requests on this connection (HTTP) */
 	bool idle_timeout; /* re-arm the deadline after every read (streams) */
+	bool blocking;     /* plain TCP after connect: blocking I/O bounded by SO_RCVTIMEO / SO_SNDTIMEO */
 	struct buf rx;
 	size_t rx_off;
 	struct buf tx;
@@ -251,6 +257,7 @@ static void xport_disconnect(struct xport *x)
 	x->rx_off = 0;
 	x->nreq = 0;
 	x->broken = false;
+	x->blocking = false;
 }
 
 static int xport_connect(struct xport *x, struct err *e)
@@ -304,6 +311,22 @@ static int xport_connect(struct xport *x, struct err *e)
 		xport_disconnect(x);
 		return rc;
 	}
+	if (!x->tls) {
+		/* one blocking recv per answer instead of recv (EAGAIN), poll, recv:
+		 * fewer system calls on the round trip that matters; each wait is
+		 * bounded by the socket timeouts, the whole call by the deadline
+		 * checked between reads */
+		int fl = fcntl(x->fd, F_GETFL);
+		struct timeval tv = {.tv_sec = x->timeout_ms / 1000, .tv_usec = (x->timeout_ms % 1000) * 1000};
+		if (x->timeout_ms <= 0)
+			tv.tv_sec = tv.tv_usec = 0;
+		if (fl >= 0 && fcntl(x->fd, F_SETFL, fl & ~O_NONBLOCK) == 0 &&
+		    setsockopt(x->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
+		    setsockopt(x->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0)
+			x->blocking = true;
+		else if (fl >= 0)
+			fcntl(x->fd, F_SETFL, fl | O_NONBLOCK);
+	}
 	return 0;
 }
 
@@ -331,6 +354,12 @@ static int xport_write(struct xport *x, const void *data, size_t n, struct err *
 			k = send(x->fd, p, n, MSG_NOSIGNAL);
 			if (k < 0 && errno != EAGAIN && errno != EINTR)
 				goto broken;
+			if (k < 0 && errno == EAGAIN && x->blocking) {
+				x->broken = true;
+				return err_set(e, "timed out after %d ms", x->timeout_ms), XPORT_E_IO;
+			}
+			if (k < 0 && errno == EINTR)
+				continue;
 		}
 		if (k > 0) {
 			p += k;
@@ -360,6 +389,10 @@ static long xport_read(struct xport *x, struct err *e)
 	}
 	buf_reserve(&x->rx, 16384);
 	size_t room = x->rx.cap - x->rx.len - 1;
+	if (x->blocking && x->deadline && xport_now_ms() >= x->deadline) {
+		x->broken = true;
+		return err_set(e, "timed out after %d ms", x->timeout_ms), XPORT_E_IO;
+	}
 	for (;;) {
 		short ev = POLLIN;
 		if (x->ssl) {
@@ -393,7 +426,13 @@ static long xport_read(struct xport *x, struct err *e)
 			}
 			if (k == 0)
 				return 0;
-			if (errno != EAGAIN && errno != EINTR) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN && x->blocking) {
+				x->broken = true;
+				return err_set(e, "timed out after %d ms", x->timeout_ms), XPORT_E_IO;
+			}
+			if (errno != EAGAIN) {
 				x->broken = true;
 				return err_set(e, "connection to %s:%s: %s", x->host, x->port, strerror(errno)),
 				       XPORT_E_IO;

@@ -1,8 +1,10 @@
-/* hjson_client: see hjson_client.h. jansson parses the whole message, the
- * walkers below copy what the model needs into the caller's arena, and the
- * jansson tree is freed before returning. */
+/* hjson_client: see hjson_client.h. jtree parses the whole message into the
+ * caller's arena (strings included, so the model points into that tree) and
+ * the walkers below fill the model. jtree replaced jansson here: jansson's
+ * per-object hash tables and mallocs were most of a remote round trip's
+ * client CPU. */
 #include "hjson_client.h"
-#include <jansson.h>
+#include "jtree.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,29 +51,29 @@ static int hc_shape(struct hc_ctx *c, const char *fmt, ...)
 }
 
 /* The field, or NULL when absent or JSON null. */
-static json_t *hc_opt(const json_t *obj, const char *key)
+static const struct jtree *hc_opt(const struct jtree *obj, const char *key)
 {
-	json_t *v = json_object_get(obj, key);
-	return v && !json_is_null(v) ? v : NULL;
+	const struct jtree *v = jtree_get(obj, key);
+	return v && !((v)->type == JT_NULL) ? v : NULL;
 }
 
 /* A string that must not hold a NUL (tags, names): "" when it does. */
-static const char *hc_tag(const json_t *s)
+static const char *hc_tag(const struct jtree *s)
 {
-	const char *v = json_string_value(s);
-	return v && strlen(v) == json_string_length(s) ? v : "";
+	const char *v = (s)->s;
+	return v && strlen(v) == (s)->n ? v : "";
 }
 
-static int hc_str(struct hc_ctx *c, const json_t *obj, const char *key, const char *where, bool required,
+static int hc_str(struct hc_ctx *c, const struct jtree *obj, const char *key, const char *where, bool required,
 		  const char **out)
 {
-	json_t *v = hc_opt(obj, key);
+	const struct jtree *v = hc_opt(obj, key);
 	*out = NULL;
 	if (!v)
 		return required ? hc_shape(c, "Missing `%s` in %s", key, where) : 0;
-	if (!json_is_string(v))
+	if (!((v)->type == JT_STR))
 		return hc_shape(c, "Invalid `%s` in %s: expected a string", key, where);
-	*out = arena_strndup(c->a, json_string_value(v), json_string_length(v));
+	*out = (v)->s;
 	return 0;
 }
 
@@ -110,45 +112,45 @@ static bool hc_parse_u64(const char *s, size_t n, uint64_t *out)
 }
 
 /* An i64 carried as a decimal string (or, leniently, a JSON integer). */
-static int hc_i64(struct hc_ctx *c, const json_t *v, const char *key, const char *where, int64_t *out)
+static int hc_i64(struct hc_ctx *c, const struct jtree *v, const char *key, const char *where, int64_t *out)
 {
-	if (json_is_integer(v)) {
-		*out = json_integer_value(v);
+	if (((v)->type == JT_INT)) {
+		*out = (v)->i;
 		return 0;
 	}
-	if (json_is_string(v) && hc_parse_i64(json_string_value(v), json_string_length(v), out))
+	if (((v)->type == JT_STR) && hc_parse_i64((v)->s, (v)->n, out))
 		return 0;
 	return hc_shape(c, "Invalid `%s` in %s: expected an i64 as a decimal string", key, where);
 }
 
 /* A u64 as a decimal string or a non-negative JSON integer. */
-static int hc_u64(struct hc_ctx *c, const json_t *v, const char *key, const char *where, uint64_t *out)
+static int hc_u64(struct hc_ctx *c, const struct jtree *v, const char *key, const char *where, uint64_t *out)
 {
-	if (json_is_integer(v) && json_integer_value(v) >= 0) {
-		*out = (uint64_t)json_integer_value(v);
+	if (((v)->type == JT_INT) && (v)->i >= 0) {
+		*out = (uint64_t)(v)->i;
 		return 0;
 	}
-	if (json_is_string(v) && hc_parse_u64(json_string_value(v), json_string_length(v), out))
+	if (((v)->type == JT_STR) && hc_parse_u64((v)->s, (v)->n, out))
 		return 0;
 	return hc_shape(c, "Invalid `%s` in %s: expected a u64", key, where);
 }
 
-static int hc_opt_u64(struct hc_ctx *c, const json_t *obj, const char *key, const char *where, bool *has,
+static int hc_opt_u64(struct hc_ctx *c, const struct jtree *obj, const char *key, const char *where, bool *has,
 		      uint64_t *out)
 {
-	json_t *v = hc_opt(obj, key);
+	const struct jtree *v = hc_opt(obj, key);
 	*has = v != NULL;
 	*out = 0;
 	return v ? hc_u64(c, v, key, where, out) : 0;
 }
 
-static int hc_value(struct hc_ctx *c, const json_t *j, struct hr_value *out)
+static int hc_value(struct hc_ctx *c, const struct jtree *j, struct hr_value *out)
 {
 	memset(out, 0, sizeof *out);
-	if (!json_is_object(j))
+	if (!((j)->type == JT_OBJ))
 		return hc_shape(c, "Invalid Value: expected an object");
-	json_t *t = json_object_get(j, "type");
-	if (!t || !json_is_string(t))
+	const struct jtree *t = jtree_get(j, "type");
+	if (!t || !((t)->type == JT_STR))
 		return hc_shape(c, "Invalid Value: missing or non-string `type`");
 	const char *type = hc_tag(t);
 	if (!strcmp(type, "null")) {
@@ -156,12 +158,12 @@ static int hc_value(struct hc_ctx *c, const json_t *j, struct hr_value *out)
 		return 0;
 	}
 	if (!strcmp(type, "blob")) {
-		json_t *v = json_object_get(j, "base64");
-		if (!v || !json_is_string(v))
+		const struct jtree *v = jtree_get(j, "base64");
+		if (!v || !((v)->type == JT_STR))
 			return hc_shape(c, "Invalid blob Value: missing or non-string `base64`");
-		size_t n = json_string_length(v), cap = n / 4 * 3 + 2, got = 0;
+		size_t n = (v)->n, cap = n / 4 * 3 + 2, got = 0;
 		unsigned char *p = arena_alloc(c->a, cap + 1);
-		if (hjson_base64_decode(json_string_value(v), n, p, cap, &got) != 0)
+		if (hjson_base64_decode((v)->s, n, p, cap, &got) != 0)
 			return hc_shape(c, "Invalid blob Value: not valid base64");
 		p[got] = 0;
 		out->type = HR_BLOB;
@@ -169,7 +171,7 @@ static int hc_value(struct hc_ctx *c, const json_t *j, struct hr_value *out)
 		out->n = got;
 		return 0;
 	}
-	json_t *v = json_object_get(j, "value");
+	const struct jtree *v = jtree_get(j, "value");
 	if (!strcmp(type, "integer")) {
 		if (!v)
 			return hc_shape(c, "Invalid integer Value: missing `value`");
@@ -179,39 +181,39 @@ static int hc_value(struct hc_ctx *c, const json_t *j, struct hr_value *out)
 	if (!strcmp(type, "float")) {
 		if (!v)
 			return hc_shape(c, "Invalid float Value: missing `value`");
-		if (json_is_null(v)) { /* sqld's rendering of NaN / Inf */
+		if (((v)->type == JT_NULL)) { /* sqld's rendering of NaN / Inf */
 			out->type = HR_NULL;
 			return 0;
 		}
-		if (!json_is_number(v))
+		if (!((v)->type == JT_INT || (v)->type == JT_REAL))
 			return hc_shape(c, "Invalid float Value: `value` is not a number");
 		out->type = HR_FLOAT;
-		out->f = json_number_value(v);
+		out->f = (v)->d;
 		return 0;
 	}
 	if (!strcmp(type, "text")) {
-		if (!v || !json_is_string(v))
+		if (!v || !((v)->type == JT_STR))
 			return hc_shape(c, "Invalid text Value: missing or non-string `value`");
 		out->type = HR_TEXT;
-		out->n = json_string_length(v);
-		out->s = arena_strndup(c->a, json_string_value(v), out->n);
+		out->n = (v)->n;
+		out->s = (v)->s;
 		return 0;
 	}
 	return hc_shape(c, "Invalid Value: unknown type `%.40s`", type);
 }
 
-static int hc_cols(struct hc_ctx *c, const json_t *obj, const char *where, struct hr_col **out, size_t *n)
+static int hc_cols(struct hc_ctx *c, const struct jtree *obj, const char *where, struct hr_col **out, size_t *n)
 {
-	json_t *arr = json_object_get(obj, "cols");
+	const struct jtree *arr = jtree_get(obj, "cols");
 	*out = NULL;
 	*n = 0;
-	if (!arr || !json_is_array(arr))
+	if (!arr || !((arr)->type == JT_ARR))
 		return hc_shape(c, "Invalid %s: `cols` must be an array", where);
-	size_t k = json_array_size(arr);
+	size_t k = (arr)->n;
 	struct hr_col *cols = ARENA_ARRAY(c->a, struct hr_col, k ? k : 1);
 	for (size_t i = 0; i < k; i++) {
-		json_t *col = json_array_get(arr, i);
-		if (!json_is_object(col))
+		const struct jtree *col = (&(arr)->items[i]);
+		if (!((col)->type == JT_OBJ))
 			return hc_shape(c, "Invalid Col in %s: expected an object", where);
 		int rc = hc_str(c, col, "name", "Col", false, &cols[i].name);
 		if (!rc)
@@ -224,49 +226,49 @@ static int hc_cols(struct hc_ctx *c, const json_t *obj, const char *where, struc
 	return 0;
 }
 
-static int hc_error(struct hc_ctx *c, const json_t *j, struct hr_error *out)
+static int hc_error(struct hc_ctx *c, const struct jtree *j, struct hr_error *out)
 {
 	memset(out, 0, sizeof *out);
-	if (!json_is_object(j))
+	if (!((j)->type == JT_OBJ))
 		return hc_shape(c, "Invalid Error: expected an object");
 	int rc = hc_str(c, j, "message", "Error", true, &out->message);
 	if (!rc)
 		rc = hc_str(c, j, "code", "Error", false, &out->code);
-	json_t *x = hc_opt(j, "extended_code");
+	const struct jtree *x = hc_opt(j, "extended_code");
 	if (!rc && x) {
-		if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > INT32_MAX)
+		if (!((x)->type == JT_INT) || (x)->i < 0 || (x)->i > INT32_MAX)
 			return hc_shape(c, "Invalid `extended_code` in Error");
-		out->extended_code = (int)json_integer_value(x);
+		out->extended_code = (int)(x)->i;
 	}
 	return rc;
 }
 
-static int hc_stmt_result(struct hc_ctx *c, const json_t *j, struct hr_stmt_result **outp)
+static int hc_stmt_result(struct hc_ctx *c, const struct jtree *j, struct hr_stmt_result **outp)
 {
-	if (!json_is_object(j))
+	if (!((j)->type == JT_OBJ))
 		return hc_shape(c, "Invalid StmtResult: expected an object");
 	struct hr_stmt_result *r = ARENA_NEW(c->a, struct hr_stmt_result);
 	*outp = r;
 	int rc = hc_cols(c, j, "StmtResult", &r->cols, &r->ncols);
 	if (rc)
 		return rc;
-	json_t *rows = json_object_get(j, "rows");
-	if (!rows || !json_is_array(rows))
+	const struct jtree *rows = jtree_get(j, "rows");
+	if (!rows || !((rows)->type == JT_ARR))
 		return hc_shape(c, "Invalid StmtResult: `rows` must be an array");
-	r->nrows = json_array_size(rows);
+	r->nrows = (rows)->n;
 	size_t total = r->nrows * r->ncols;
 	if (r->ncols && total / r->ncols != r->nrows)
 		return hc_shape(c, "Invalid StmtResult: too many values");
 	r->rows = ARENA_ARRAY(c->a, struct hr_value, total ? total : 1);
 	for (size_t i = 0; i < r->nrows; i++) {
-		json_t *row = json_array_get(rows, i);
-		if (!json_is_array(row) || json_array_size(row) != r->ncols)
+		const struct jtree *row = (&(rows)->items[i]);
+		if (!((row)->type == JT_ARR) || (row)->n != r->ncols)
 			return hc_shape(c, "Invalid StmtResult: row %zu is not an array of %zu values", i, r->ncols);
 		for (size_t k = 0; k < r->ncols; k++)
-			if ((rc = hc_value(c, json_array_get(row, k), &r->rows[i * r->ncols + k])) != 0)
+			if ((rc = hc_value(c, (&(row)->items[k]), &r->rows[i * r->ncols + k])) != 0)
 				return rc;
 	}
-	json_t *v = hc_opt(j, "affected_row_count");
+	const struct jtree *v = hc_opt(j, "affected_row_count");
 	if (v && (rc = hc_u64(c, v, "affected_row_count", "StmtResult", &r->affected_row_count)) != 0)
 		return rc;
 	if ((v = hc_opt(j, "last_insert_rowid")) != NULL) {
@@ -281,33 +283,33 @@ static int hc_stmt_result(struct hc_ctx *c, const json_t *j, struct hr_stmt_resu
 	    (rc = hc_opt_u64(c, j, "rows_written", "StmtResult", &has, &r->rows_written)) != 0)
 		return rc;
 	if ((v = hc_opt(j, "query_duration_ms")) != NULL) {
-		if (!json_is_number(v))
+		if (!((v)->type == JT_INT || (v)->type == JT_REAL))
 			return hc_shape(c, "Invalid `query_duration_ms` in StmtResult");
-		r->query_duration_ms = json_number_value(v);
+		r->query_duration_ms = (v)->d;
 	}
 	return 0;
 }
 
-static int hc_batch_result(struct hc_ctx *c, const json_t *j, struct hr_batch_result **outp)
+static int hc_batch_result(struct hc_ctx *c, const struct jtree *j, struct hr_batch_result **outp)
 {
-	if (!json_is_object(j))
+	if (!((j)->type == JT_OBJ))
 		return hc_shape(c, "Invalid BatchResult: expected an object");
 	struct hr_batch_result *r = ARENA_NEW(c->a, struct hr_batch_result);
 	*outp = r;
-	json_t *res = json_object_get(j, "step_results"), *errs = json_object_get(j, "step_errors");
-	if (!res || !json_is_array(res) || !errs || !json_is_array(errs))
+	const struct jtree *res = jtree_get(j, "step_results"), *errs = jtree_get(j, "step_errors");
+	if (!res || !((res)->type == JT_ARR) || !errs || !((errs)->type == JT_ARR))
 		return hc_shape(c, "Invalid BatchResult: `step_results` and `step_errors` must be arrays");
-	if (json_array_size(res) != json_array_size(errs))
+	if ((res)->n != (errs)->n)
 		return hc_shape(c, "Invalid BatchResult: `step_results` and `step_errors` differ in length");
-	r->nsteps = json_array_size(res);
+	r->nsteps = (res)->n;
 	r->step_results = ARENA_ARRAY(c->a, struct hr_stmt_result *, r->nsteps ? r->nsteps : 1);
 	r->step_errors = ARENA_ARRAY(c->a, struct hr_error *, r->nsteps ? r->nsteps : 1);
 	int rc;
 	for (size_t i = 0; i < r->nsteps; i++) {
-		json_t *sr = json_array_get(res, i), *se = json_array_get(errs, i);
-		if (!json_is_null(sr) && (rc = hc_stmt_result(c, sr, &r->step_results[i])) != 0)
+		const struct jtree *sr = (&(res)->items[i]), *se = (&(errs)->items[i]);
+		if (!((sr)->type == JT_NULL) && (rc = hc_stmt_result(c, sr, &r->step_results[i])) != 0)
 			return rc;
-		if (!json_is_null(se)) {
+		if (!((se)->type == JT_NULL)) {
 			r->step_errors[i] = ARENA_NEW(c->a, struct hr_error);
 			if ((rc = hc_error(c, se, r->step_errors[i])) != 0)
 				return rc;
@@ -317,30 +319,30 @@ static int hc_batch_result(struct hc_ctx *c, const json_t *j, struct hr_batch_re
 			  &r->replication_index);
 }
 
-static int hc_bool(struct hc_ctx *c, const json_t *obj, const char *key, const char *where, bool *out)
+static int hc_bool(struct hc_ctx *c, const struct jtree *obj, const char *key, const char *where, bool *out)
 {
-	json_t *v = json_object_get(obj, key);
-	if (!v || !json_is_boolean(v))
+	const struct jtree *v = jtree_get(obj, key);
+	if (!v || !((v)->type == JT_TRUE || (v)->type == JT_FALSE))
 		return hc_shape(c, "Invalid %s: `%s` must be a boolean", where, key);
-	*out = json_is_true(v);
+	*out = ((v)->type == JT_TRUE);
 	return 0;
 }
 
-static int hc_describe_result(struct hc_ctx *c, const json_t *j, struct hr_describe_result **outp)
+static int hc_describe_result(struct hc_ctx *c, const struct jtree *j, struct hr_describe_result **outp)
 {
-	if (!json_is_object(j))
+	if (!((j)->type == JT_OBJ))
 		return hc_shape(c, "Invalid DescribeResult: expected an object");
 	struct hr_describe_result *r = ARENA_NEW(c->a, struct hr_describe_result);
 	*outp = r;
-	json_t *params = json_object_get(j, "params");
-	if (!params || !json_is_array(params))
+	const struct jtree *params = jtree_get(j, "params");
+	if (!params || !((params)->type == JT_ARR))
 		return hc_shape(c, "Invalid DescribeResult: `params` must be an array");
-	r->nparams = json_array_size(params);
+	r->nparams = (params)->n;
 	r->params = ARENA_ARRAY(c->a, struct hr_describe_param, r->nparams ? r->nparams : 1);
 	int rc;
 	for (size_t i = 0; i < r->nparams; i++) {
-		json_t *p = json_array_get(params, i);
-		if (!json_is_object(p))
+		const struct jtree *p = (&(params)->items[i]);
+		if (!((p)->type == JT_OBJ))
 			return hc_shape(c, "Invalid DescribeParam: expected an object");
 		if ((rc = hc_str(c, p, "name", "DescribeParam", false, &r->params[i].name)) != 0)
 			return rc;
@@ -353,16 +355,16 @@ static int hc_describe_result(struct hc_ctx *c, const json_t *j, struct hr_descr
 }
 
 /* A Response / StreamResponse, by its own "type". */
-static int hc_resp(struct hc_ctx *c, const json_t *j, struct hr_resp *out)
+static int hc_resp(struct hc_ctx *c, const struct jtree *j, struct hr_resp *out)
 {
 	memset(out, 0, sizeof *out);
-	if (!json_is_object(j))
+	if (!((j)->type == JT_OBJ))
 		return hc_shape(c, "Invalid Response: expected an object");
-	json_t *t = json_object_get(j, "type");
-	if (!t || !json_is_string(t))
+	const struct jtree *t = jtree_get(j, "type");
+	if (!t || !((t)->type == JT_STR))
 		return hc_shape(c, "Invalid Response: missing or non-string `type`");
 	out->type = hr_req_type_from_name(hc_tag(t));
-	json_t *res = json_object_get(j, "result");
+	const struct jtree *res = jtree_get(j, "result");
 	if ((int)out->type == 0) {
 		if (c->e)
 			snprintf(c->e->msg, sizeof c->e->msg, "Unknown Response type `%.40s`", hc_tag(t));
@@ -393,35 +395,29 @@ static int hc_resp(struct hc_ctx *c, const json_t *j, struct hr_resp *out)
 	}
 }
 
-static int hc_root(struct hc_ctx *c, const char *buf, size_t n, const char *what, json_t **root)
+static int hc_root(struct hc_ctx *c, const char *buf, size_t n, const char *what, const struct jtree **root)
 {
-	json_error_t je;
-	json_t *j = json_loadb(buf, n, JSON_ALLOW_NUL | JSON_DECODE_ANY, &je);
-	if (!j) {
-		if (json_error_code(&je) == json_error_out_of_memory) {
-			fputs("sqlwire: out of memory\n", stderr);
-			abort();
-		}
-		if (json_error_code(&je) == json_error_numeric_overflow ||
-		    json_error_code(&je) == json_error_null_byte_in_key)
-			return hc_shape(c, "Invalid %s: %s", what, je.text);
-		err_set(c->e, "Invalid JSON in %s: %s at line %d, column %d", what, je.text, je.line, je.column);
+	struct jtree *j;
+	struct err je;
+	int rc = jtree_parse(c->a, buf, n, &j, &je);
+	if (rc == JTREE_E_RANGE)
+		return hc_shape(c, "Invalid %s: %s", what, je.msg);
+	if (rc) {
+		err_set(c->e, "%s in %s", je.msg, what);
 		return HJSON_E_SYNTAX;
 	}
-	if (!json_is_object(j)) {
-		json_decref(j);
+	if (!((j)->type == JT_OBJ))
 		return hc_shape(c, "Invalid %s: expected a JSON object", what);
-	}
 	*root = j;
 	return 0;
 }
 
-static int hc_req_id(struct hc_ctx *c, const json_t *root, int32_t *out)
+static int hc_req_id(struct hc_ctx *c, const struct jtree *root, int32_t *out)
 {
-	json_t *v = json_object_get(root, "request_id");
-	if (!v || !json_is_integer(v) || json_integer_value(v) < INT32_MIN || json_integer_value(v) > INT32_MAX)
+	const struct jtree *v = jtree_get(root, "request_id");
+	if (!v || !((v)->type == JT_INT) || (v)->i < INT32_MIN || (v)->i > INT32_MAX)
 		return hc_shape(c, "Invalid server message: `request_id` must be an int32");
-	*out = (int32_t)json_integer_value(v);
+	*out = (int32_t)(v)->i;
 	return 0;
 }
 
@@ -429,30 +425,30 @@ int hjson_client_decode_server_msg(struct arena *a, const char *buf, size_t n, s
 				   struct err *e)
 {
 	struct hc_ctx c = {.a = a, .e = e};
-	json_t *root;
+	const struct jtree *root;
 	memset(out, 0, sizeof *out);
 	int rc = hc_root(&c, buf, n, "server message", &root);
 	if (rc)
 		return rc;
-	json_t *t = json_object_get(root, "type");
-	const char *type = t && json_is_string(t) ? hc_tag(t) : NULL;
+	const struct jtree *t = jtree_get(root, "type");
+	const char *type = t && ((t)->type == JT_STR) ? hc_tag(t) : NULL;
 	if (!type) {
 		rc = hc_shape(&c, "Invalid server message: missing or non-string `type`");
 	} else if (!strcmp(type, "hello_ok")) {
 		out->type = HR_SMSG_HELLO_OK;
 	} else if (!strcmp(type, "hello_error")) {
 		out->type = HR_SMSG_HELLO_ERROR;
-		json_t *er = json_object_get(root, "error");
+		const struct jtree *er = jtree_get(root, "error");
 		rc = er ? hc_error(&c, er, &out->error) : hc_shape(&c, "Invalid hello_error: missing `error`");
 	} else if (!strcmp(type, "response_ok")) {
 		out->type = HR_SMSG_RESPONSE_OK;
-		json_t *r = json_object_get(root, "response");
+		const struct jtree *r = jtree_get(root, "response");
 		rc = hc_req_id(&c, root, &out->request_id);
 		if (!rc)
 			rc = r ? hc_resp(&c, r, &out->resp) : hc_shape(&c, "Invalid response_ok: missing `response`");
 	} else if (!strcmp(type, "response_error")) {
 		out->type = HR_SMSG_RESPONSE_ERROR;
-		json_t *er = json_object_get(root, "error");
+		const struct jtree *er = jtree_get(root, "error");
 		rc = hc_req_id(&c, root, &out->request_id);
 		if (!rc)
 			rc = er ? hc_error(&c, er, &out->error) : hc_shape(&c, "Invalid response_error: missing `error`");
@@ -460,7 +456,6 @@ int hjson_client_decode_server_msg(struct arena *a, const char *buf, size_t n, s
 		err_set(e, "Unknown server message type `%.40s`", type);
 		rc = HJSON_E_UNKNOWN_TYPE;
 	}
-	json_decref(root);
 	return rc;
 }
 
@@ -468,46 +463,45 @@ int hjson_client_decode_pipeline_resp(struct arena *a, const char *buf, size_t n
 				      struct err *e)
 {
 	struct hc_ctx c = {.a = a, .e = e};
-	json_t *root;
+	const struct jtree *root;
 	memset(out, 0, sizeof *out);
 	int rc = hc_root(&c, buf, n, "pipeline response", &root);
 	if (rc)
 		return rc;
-	json_t *res = json_object_get(root, "results");
+	const struct jtree *res = jtree_get(root, "results");
 	if ((rc = hc_str(&c, root, "baton", "pipeline response", false, &out->baton)) != 0 ||
 	    (rc = hc_str(&c, root, "base_url", "pipeline response", false, &out->base_url)) != 0)
 		goto done;
-	if (!res || !json_is_array(res)) {
+	if (!res || !((res)->type == JT_ARR)) {
 		rc = hc_shape(&c, "Invalid pipeline response: `results` must be an array");
 		goto done;
 	}
-	out->nresults = json_array_size(res);
+	out->nresults = (res)->n;
 	out->results = ARENA_ARRAY(a, struct hr_stream_result, out->nresults ? out->nresults : 1);
 	for (size_t i = 0; i < out->nresults && !rc; i++) {
-		json_t *r = json_array_get(res, i);
-		json_t *t = json_is_object(r) ? json_object_get(r, "type") : NULL;
-		const char *type = t && json_is_string(t) ? hc_tag(t) : "";
+		const struct jtree *r = (&(res)->items[i]);
+		const struct jtree *t = ((r)->type == JT_OBJ) ? jtree_get(r, "type") : NULL;
+		const char *type = t && ((t)->type == JT_STR) ? hc_tag(t) : "";
 		struct hr_stream_result *sr = &out->results[i];
 		if (!strcmp(type, "ok")) {
-			json_t *resp = json_object_get(r, "response");
+			const struct jtree *resp = jtree_get(r, "response");
 			sr->ok = true;
 			rc = resp ? hc_resp(&c, resp, &sr->resp) : hc_shape(&c, "Invalid StreamResult: missing `response`");
 		} else if (!strcmp(type, "error")) {
-			json_t *er = json_object_get(r, "error");
+			const struct jtree *er = jtree_get(r, "error");
 			rc = er ? hc_error(&c, er, &sr->error) : hc_shape(&c, "Invalid StreamResult: missing `error`");
 		} else {
 			rc = hc_shape(&c, "Invalid StreamResult: `type` must be \"ok\" or \"error\"");
 		}
 	}
 done:
-	json_decref(root);
 	return rc;
 }
 
 int hjson_client_decode_error(struct arena *a, const char *buf, size_t n, struct hr_error *out, struct err *e)
 {
 	struct hc_ctx c = {.a = a, .e = e};
-	json_t *root;
+	const struct jtree *root;
 	memset(out, 0, sizeof *out);
 	int rc = hc_root(&c, buf, n, "error body", &root);
 	if (rc)
@@ -516,6 +510,5 @@ int hjson_client_decode_error(struct arena *a, const char *buf, size_t n, struct
 		rc = hc_error(&c, root, out);
 	else
 		rc = hc_str(&c, root, "error", "error body", true, &out->message);
-	json_decref(root);
 	return rc;
 }
