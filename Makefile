@@ -117,6 +117,15 @@ $(B)/tests/cl_integ: $(wildcard tests/integ/client/*.c) $(B)/libsqlwire.a includ
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $(filter %.c,$^) $(B)/libsqlwire.a $(LIBS)
 
+# cl_integ under ThreadSanitizer (every libclient and proto source built in,
+# whatever the variant): tests/integ/client_tsan.test.mjs runs its replica
+# section (threads sharing a connection, follow and interval threads).
+$(B)/tests/cl_integ_tsan: $(wildcard tests/integ/client/*.c) $(CLIENT_SRC) $(PROTO_SRC) $(GEN_C) $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -fsanitize=thread -Iproto -Iinclude -Ilibclient -Itests/unit -I$(B)/gen \
+		$(PKG_CFLAGS) -o $@ $(wildcard tests/integ/client/*.c) $(CLIENT_SRC) $(PROTO_SRC) $(GEN_C) $(LIBS)
+all: $(if $(CLIENT_SRC),$(B)/tests/cl_integ_tsan)
+
 # bench/client/replica_read.c: a replica's local point read vs plain sqlite3
 # (not part of `all`; bench/run.sh builds and runs it with --sqld-port).
 $(B)/bench/sqlwire-bench-client-replica: bench/client/replica_read.c bench/util.c $(B)/libsqlwire.a
