@@ -2,10 +2,10 @@
  * §2.2-2.3, §3, §4.2): requests are encoded (by hjson's request encoders),
  * server messages and pipeline responses are decoded into hrana.h.
  *
- * Decoding uses jansson internally; no jansson type leaks out. Everything a
- * decoded result points to lives in the arena given (strings copied and
- * NUL-terminated, text values keep their length). On error the arena may
- * hold partial allocations and *out is unspecified.
+ * Decoding parses with jtree (proto/jtree.h) into the arena given: everything
+ * a decoded result points to lives there (strings NUL-terminated, text
+ * values keep their length); nothing refers to the input afterwards. On
+ * error the arena may hold partial allocations and *out is unspecified.
  *
  * Decoders return 0 or a negative HJSON_E_* code (hjson.h) and say why in *e:
  *   HJSON_E_SYNTAX        not JSON / invalid UTF-8 / trailing garbage
@@ -16,7 +16,8 @@
  *   HJSON_E_UNKNOWN_TYPE  an unknown message or response "type"
  * Leniencies (the server may be another implementation): integers given as
  * JSON numbers where Hrana uses decimal strings are accepted; a float value
- * of null (what sqld writes for NaN/Inf) decodes as HR_NULL; unknown fields
+ * of null (what a Rust sqld writes for NaN/Inf) decodes as HR_NULL, and
+ * 1e999 / -1e999 (what our sqld writes for +-Inf) as infinities; unknown fields
  * are ignored; an Error may carry an integer "extended_code" (then
  * hr_error.extended_code has it; otherwise 0).
  *
