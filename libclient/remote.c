@@ -209,7 +209,8 @@ static int remote_http_pipeline(struct remote *r, const struct hr_req *reqs, siz
 	struct hr_req all[4];
 	if (n > 3)
 		return remote_fail(r, SQLITE_INTERNAL, 0, "pipeline too long");
-	memcpy(all, reqs, n * sizeof *reqs);
+	if (n)
+		memcpy(all, reqs, n * sizeof *reqs);
 	size_t total = n;
 	if (r->version >= 3)
 		all[total++] = (struct hr_req){.type = HR_REQ_GET_AUTOCOMMIT};

@@ -10,6 +10,8 @@
  * or -1 if none in [i, n). */
 static long xp_eol(const char *p, size_t n, size_t i)
 {
+	if (i >= n)
+		return -1;
 	const char *nl = memchr(p + i, '\n', n - i);
 	return nl ? (long)(nl - p) : -1;
 }
