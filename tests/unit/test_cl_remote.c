@@ -7,9 +7,15 @@
 #include "remote_int.h"
 #include "sqld_child.h"
 #include "t.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static struct sqld_child srv;
 static char url[128];
@@ -448,6 +454,138 @@ static void test_open_errors(void)
 	remote_close(r);
 }
 
+
+/* ---------------- a TCP proxy in front of sqld that can cut connections ---------------- */
+
+static int px_lfd, px_port;
+static _Atomic int px_cut, px_stop;
+static pthread_t px_th;
+
+static int px_connect(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void *px_main(void *arg)
+{
+	int fds[64];
+	int n = 0; /* pairs: fds[2k] client side, fds[2k+1] sqld side */
+	while (!px_stop) {
+		if (px_cut) {
+			for (int i = 0; i < n; i++)
+				close(fds[i]);
+			n = 0;
+			px_cut = 0;
+		}
+		struct pollfd p[65];
+		p[0] = (struct pollfd){.fd = px_lfd, .events = POLLIN};
+		for (int i = 0; i < n; i++)
+			p[i + 1] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+		if (poll(p, (nfds_t)n + 1, 20) <= 0)
+			continue;
+		if ((p[0].revents & POLLIN) && n + 2 <= 64) {
+			int c = accept(px_lfd, NULL, NULL);
+			int s2 = c >= 0 ? px_connect(srv.port) : -1;
+			if (c >= 0 && s2 >= 0) {
+				fds[n++] = c;
+				fds[n++] = s2;
+			} else if (c >= 0) {
+				close(c);
+			}
+		}
+		for (int i = 0; i < n; i++) {
+			if (!(p[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			char buf[65536];
+			ssize_t k = read(fds[i], buf, sizeof buf);
+			int peer = fds[i ^ 1];
+			if (k > 0 && write(peer, buf, (size_t)k) == k)
+				continue;
+			/* one side ended: drop the pair */
+			int a = i & ~1;
+			close(fds[a]);
+			close(fds[a + 1]);
+			fds[a] = fds[n - 2];
+			fds[a + 1] = fds[n - 1];
+			n -= 2;
+			break; /* indexes changed: poll again */
+		}
+	}
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	return NULL;
+}
+
+static void px_start(void)
+{
+	px_lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(px_lfd, (struct sockaddr *)&a, sizeof a);
+	listen(px_lfd, 16);
+	socklen_t l = sizeof a;
+	getsockname(px_lfd, (struct sockaddr *)&a, &l);
+	px_port = ntohs(a.sin_port);
+	pthread_create(&px_th, NULL, px_main, NULL);
+}
+
+static void px_stop_all(void)
+{
+	px_stop = 1;
+	pthread_join(px_th, NULL);
+	close(px_lfd);
+}
+
+static void px_cut_now(void)
+{
+	px_cut = 1;
+	while (px_cut)
+		usleep(5000);
+}
+
+/* A cut connection: a WebSocket statement in flight fails with IOERR and the
+ * next one reconnects (a new stream: autocommit again); HTTP reconnects
+ * under the same baton and the transaction survives. */
+static void test_reconnect(void)
+{
+	char purl[64];
+	bool ws = !strncmp(url, "ws", 2);
+	snprintf(purl, sizeof purl, "%s://127.0.0.1:%d", ws ? "ws" : "http", px_port);
+	struct remote *r = NULL;
+	CHECK(remote_open(purl, NULL, 5000, &r) == SQLITE_OK);
+	if (!r) {
+		return;
+	}
+	char sql[200];
+	int t = ++table_seq;
+	snprintf(sql, sizeof sql, "CREATE TABLE rc%d(x)", t);
+	CHECK(run(r, sql) == SQLITE_DONE);
+	CHECK(run(r, "BEGIN") == SQLITE_DONE);
+	snprintf(sql, sizeof sql, "INSERT INTO rc%d VALUES (1)", t);
+	CHECK(run(r, sql) == SQLITE_DONE);
+	px_cut_now();
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM rc%d", t);
+	if (ws) {
+		CHECK(query_int(r, sql) == INT64_MIN);
+		CHECK(remote_errcode(r) == SQLITE_IOERR);
+		CHECK(query_int(r, sql) == 0); /* reconnected; the transaction is gone */
+		CHECK(remote_get_autocommit(r));
+	} else {
+		CHECK(query_int(r, sql) == 1); /* same stream, new TCP connection */
+		CHECK(!remote_get_autocommit(r));
+		CHECK(run(r, "COMMIT") == SQLITE_DONE);
+		CHECK(remote_get_autocommit(r));
+	}
+	remote_close(r);
+}
+
 static void suite(const char *scheme)
 {
 	snprintf(url, sizeof url, "%s://127.0.0.1:%d", scheme, srv.port);
@@ -460,6 +598,7 @@ static void suite(const char *scheme)
 	T_RUN(test_changes);
 	T_RUN(test_tail);
 	T_RUN(test_columns);
+	T_RUN(test_reconnect);
 }
 
 int main(void)
@@ -473,8 +612,10 @@ int main(void)
 		t_fail++;
 		return T_DONE();
 	}
+	px_start();
 	suite("ws");
 	suite("http");
+	px_stop_all();
 	sqld_stop(&srv);
 	return T_DONE();
 }
