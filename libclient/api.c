@@ -573,7 +573,9 @@ int sqlwire_exec(sqlwire *db, const char *sql, sqlwire_callback cb, void *arg, c
 		*errmsg = NULL;
 	if (!db)
 		return SQLITE_MISUSE;
-	if (db->mode == API_LOCAL)
+	if (db->mode == API_LOCAL) {
+		atomic_store_explicit(&db->esrc, ES_LITE, memory_order_relaxed);
 		return sqlite3_exec(db->lite, sql, cb, arg, errmsg);
+	}
 	return api_exec_generic(db, sql, cb, arg, errmsg);
 }

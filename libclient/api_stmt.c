@@ -17,9 +17,11 @@
 
 #define IS_LOCAL(s) ((s)->kind == SK_LOCAL || ((s)->kind == SK_DUAL && !(s)->on_remote))
 
+/* The error state is SQLite's again (after an error of our own, e.g. a
+ * failed sqlwire_sync, or a remote one). A relaxed load on the hot path. */
 static inline void stmt_lite_err(struct sqlwire *db)
 {
-	if (db->mode != API_LOCAL)
+	if (atomic_load_explicit(&db->esrc, memory_order_relaxed) != ES_LITE)
 		atomic_store_explicit(&db->esrc, ES_LITE, memory_order_relaxed);
 }
 
@@ -98,6 +100,7 @@ static int stmt_prepare(sqlwire *db, const char *sql, int n, unsigned flags, boo
 	int rc;
 	switch (db->mode) {
 	case API_LOCAL:
+		stmt_lite_err(db);
 		rc = v3 ? sqlite3_prepare_v3(db->lite, sql, n, flags, &ls, tail) : sqlite3_prepare_v2(db->lite, sql, n, &ls, tail);
 		if (rc != SQLITE_OK || !ls)
 			return rc;
@@ -543,8 +546,10 @@ int sqlwire_reset(sqlwire_stmt *s)
 {
 	if (!s)
 		return SQLITE_OK;
-	if (s->kind == SK_LOCAL)
+	if (s->kind == SK_LOCAL) {
+		stmt_lite_err(s->db);
 		return sqlite3_reset(s->ls);
+	}
 	int rc = SQLITE_OK;
 	if (s->ls) {
 		rc = sqlite3_reset(s->ls);

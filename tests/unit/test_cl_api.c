@@ -283,6 +283,15 @@ static void open_close(void)
 	CHECK(strstr(sqlwire_errmsg(db), "not an embedded replica") != NULL);
 	CHECK(sqlwire_sync_until(db, 1, 10) == SQLWIRE_MISUSE);
 	CHECK(sqlwire_sync_position(db, &info) == SQLWIRE_MISUSE);
+	/* the next SQLite call owns the error state again */
+	sqlwire_stmt *st = NULL;
+	CHECK(sqlwire_prepare_v2(db, "SELECT * FROM nope", -1, &st, NULL) == SQLWIRE_ERROR);
+	CHECK_STR(sqlwire_errmsg(db), "no such table: nope");
+	CHECK(sqlwire_errcode(db) == SQLWIRE_ERROR);
+	CHECK(sqlwire_prepare_v2(db, "SELECT 1", -1, &st, NULL) == SQLWIRE_OK);
+	CHECK(sqlwire_step(st) == SQLWIRE_ROW);
+	CHECK(sqlwire_errcode(db) == SQLWIRE_ROW || sqlwire_errcode(db) == SQLWIRE_OK);
+	sqlwire_finalize(st);
 	sqlwire_close(db);
 	cleanup();
 }
