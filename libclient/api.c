@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 _Static_assert(SQLWIRE_OK == SQLITE_OK && SQLWIRE_ROW == SQLITE_ROW && SQLWIRE_DONE == SQLITE_DONE, "codes");
 _Static_assert(SQLWIRE_CONSTRAINT_UNIQUE == SQLITE_CONSTRAINT_UNIQUE, "extended codes");
@@ -214,6 +215,8 @@ static int api_open_replica(struct sqlwire *db, struct uri_cfg *uc, int flags, c
 		.follow = follow,
 	};
 	struct err e = {{0}};
+	if (!(flags & SQLITE_OPEN_CREATE) && access(uc->path, F_OK) != 0) /* as SQLite without CREATE */
+		return api_own_error(db, SQLITE_CANTOPEN, "unable to open database file");
 	if (sync_open(&o, &db->sync, &e) < 0) {
 		db->sync = NULL;
 		return api_own_error(db, SQLITE_CANTOPEN, "cannot open the replica %s: %s", uc->path, e.msg);

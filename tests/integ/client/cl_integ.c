@@ -398,6 +398,15 @@ static void p_sync_and_others(void)
 	CHECK(one_int(ro, "SELECT count(*) FROM r") == 24);
 	CHECK(sqlwire_close(ro) == SQLWIRE_OK);
 
+	/* without SQLWIRE_OPEN_CREATE a missing replica file is not created, as in SQLite */
+	char missing[600];
+	snprintf(missing, sizeof missing, "%s-missing", path);
+	sqlwire *mdb = NULL;
+	CHECK(sqlwire_open_config(missing, &mdb, SQLWIRE_OPEN_READWRITE, &cfg) == SQLWIRE_CANTOPEN);
+	CHECK(sqlwire_errcode(mdb) == SQLWIRE_CANTOPEN);
+	sqlwire_close(mdb);
+	CHECK(access(missing, F_OK) != 0);
+
 	/* sync on a non-replica */
 	sqlwire *loc = NULL;
 	CHECK(sqlwire_open(":memory:", &loc) == SQLWIRE_OK);
