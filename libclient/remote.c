@@ -59,7 +59,7 @@ struct remote_stmt {
 	const char *body; /* the statement itself, inside sql */
 	size_t body_len;
 	enum remote_kw kw;
-	bool may_named;
+	int phint; /* remote_param_hint */
 	struct hr_value *binds; /* [nbinds], index i = parameter i + 1 */
 	int nbinds, capbinds;
 	struct arena darena;
@@ -450,7 +450,7 @@ int remote_prepare(struct remote *r, const char *sql, int nbytes, struct remote_
 	s->body = s->sql + sp.lead;
 	s->body_len = sp.len;
 	s->kw = remote_keyword(s->body, s->body_len);
-	s->may_named = remote_may_have_named(s->body, s->body_len);
+	s->phint = remote_param_hint(s->body, s->body_len);
 	arena_init(&s->darena);
 	arena_init(&s->rarena);
 	*out = s;
@@ -582,9 +582,11 @@ int remote_clear_bindings(struct remote_stmt *s)
 /* Fills st's args or named args from the bindings. */
 static int remote_build_args(struct remote_stmt *s, struct hr_stmt *st)
 {
-	if (s->nbinds == 0)
+	/* nothing bound: nothing to send, unless the statement has parameters,
+	 * which SQLite would bind to NULL (sqld wants a value for each) */
+	if (s->nbinds == 0 && (!s->phint || !remote_describe(s) || s->desc->nparams == 0))
 		return SQLITE_OK;
-	if (s->may_named && remote_describe(s)) {
+	if ((s->phint & REMOTE_P_NAMED) && remote_describe(s)) {
 		bool named = false;
 		for (size_t i = 0; i < s->desc->nparams; i++)
 			if (s->desc->params[i].name && s->desc->params[i].name[0] != '?')
@@ -609,7 +611,8 @@ static int remote_build_args(struct remote_stmt *s, struct hr_stmt *st)
 	st->nargs = (size_t)s->nbinds;
 	if (n > s->nbinds) { /* unbound trailing parameters are NULL, as in SQLite */
 		st->args = ARENA_ARRAY(&s->rarena, struct hr_value, (size_t)n);
-		memcpy(st->args, s->binds, sizeof *st->args * (size_t)s->nbinds);
+		if (s->nbinds)
+			memcpy(st->args, s->binds, sizeof *st->args * (size_t)s->nbinds);
 		st->nargs = (size_t)n;
 	}
 	return SQLITE_OK;

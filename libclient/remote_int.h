@@ -31,7 +31,9 @@ enum remote_kw {
 	RKW_ROLLBACK_TO, RKW_SAVEPOINT, RKW_RELEASE, RKW_DML /* INSERT/UPDATE/DELETE/REPLACE */
 };
 enum remote_kw remote_keyword(const char *sql, size_t n);
-/* True when the statement may hold a named parameter (:x, @x, $x) outside
- * literals, identifiers and comments (false positives are allowed). */
-bool remote_may_have_named(const char *sql, size_t n);
+/* Which kinds of parameters the statement may hold outside literals,
+ * identifiers and comments (false positives are allowed): a bit set of
+ * REMOTE_P_POSITIONAL ('?', '?NNN') and REMOTE_P_NAMED (:x, @x, $x). */
+enum { REMOTE_P_POSITIONAL = 1, REMOTE_P_NAMED = 2 };
+int remote_param_hint(const char *sql, size_t n);
 #endif

@@ -106,8 +106,9 @@ enum remote_kw remote_keyword(const char *sql, size_t n)
 	return RKW_OTHER;
 }
 
-bool remote_may_have_named(const char *s, size_t n)
+int remote_param_hint(const char *s, size_t n)
 {
+	int h = 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		if (c == '\'' || c == '"' || c == '`' || c == '[') {
@@ -120,11 +121,13 @@ bool remote_may_have_named(const char *s, size_t n)
 			i = rs_skip_space(s, n, i) - 1;
 			continue;
 		}
+		if (c == '?')
+			h |= REMOTE_P_POSITIONAL;
 		if ((c == ':' || c == '@' || c == '$') && i + 1 < n) {
 			unsigned char d = (unsigned char)s[i + 1];
 			if (isalnum(d) || d == '_' || d >= 0x80)
-				return true;
+				h |= REMOTE_P_NAMED;
 		}
 	}
-	return false;
+	return h;
 }

@@ -73,10 +73,11 @@ static void test_keywords(void)
 	CHECK(remote_keyword("/* c */ insert into t values(1)", 31) == RKW_DML);
 	CHECK(remote_keyword("BEGINNING", 9) == RKW_OTHER);
 	CHECK(remote_keyword("SELECT 1", 8) == RKW_OTHER);
-	CHECK(remote_may_have_named("SELECT :a", 9));
-	CHECK(remote_may_have_named("SELECT @b, $c", 13));
-	CHECK(!remote_may_have_named("SELECT ':a', \"@b\" -- $c", 23));
-	CHECK(!remote_may_have_named("SELECT ?1, ?", 12));
+	CHECK(remote_param_hint("SELECT :a", 9) == REMOTE_P_NAMED);
+	CHECK(remote_param_hint("SELECT @b, $c, ?", 16) == (REMOTE_P_NAMED | REMOTE_P_POSITIONAL));
+	CHECK(remote_param_hint("SELECT ':a?', \"@b\" -- $c ?", 27) == 0);
+	CHECK(remote_param_hint("SELECT ?1, ?", 12) == REMOTE_P_POSITIONAL);
+	CHECK(remote_param_hint("SELECT 1 /* ? */", 16) == 0);
 }
 
 static void test_error_mapping(void)
@@ -244,6 +245,14 @@ static void test_bind_named(void)
 	CHECK(remote_column_value(s, 1)->type == HR_NULL); /* unbound */
 	CHECK(remote_column_value(s, 2)->type == HR_INTEGER && remote_column_value(s, 2)->i == 7);
 	CHECK(!strcmp(remote_column_value(s, 3)->s, "Ax"));
+	remote_finalize(s);
+	/* never bound at all: NULLs, as in SQLite */
+	CHECK(remote_prepare(r, "SELECT :a IS NULL, @b IS NULL", -1, &s, NULL) == SQLITE_OK && s);
+	CHECK(remote_step(s) == SQLITE_ROW);
+	CHECK(remote_column_value(s, 0)->i == 1 && remote_column_value(s, 1)->i == 1);
+	remote_finalize(s);
+	CHECK(remote_prepare(r, "SELECT ? IS NULL", -1, &s, NULL) == SQLITE_OK && s);
+	CHECK(remote_step(s) == SQLITE_ROW && remote_column_value(s, 0)->i == 1);
 	remote_finalize(s);
 	/* a positional statement has nameless parameters */
 	CHECK(remote_prepare(r, "SELECT ?, ?5", -1, &s, NULL) == SQLITE_OK && s);
