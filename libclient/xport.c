@@ -29,6 +29,7 @@
 #include <openssl/x509v3.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,6 +118,39 @@ static int xport_wait(struct xport *x, short ev, struct err *e)
 		if (errno != EINTR)
 			return err_set(e, "poll: %s", strerror(errno));
 	}
+}
+
+/* OpenSSL writes to the socket with write(), which raises SIGPIPE when the
+ * peer is gone; a library must not kill its host for that. SIGPIPE is
+ * blocked around each OpenSSL call and a SIGPIPE it caused is consumed
+ * (plain TCP uses send(MSG_NOSIGNAL) instead). */
+struct xport_sigpipe {
+	sigset_t old;
+	bool was_pending;
+};
+
+static void xport_sigpipe_block(struct xport_sigpipe *g)
+{
+	sigset_t set, pending;
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigpending(&pending);
+	g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &set, &g->old);
+}
+
+static void xport_sigpipe_restore(struct xport_sigpipe *g)
+{
+	sigset_t set, pending;
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigpending(&pending);
+	if (!g->was_pending && sigismember(&pending, SIGPIPE) == 1) {
+		struct timespec zero = {0, 0};
+		while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
 /* ---------------- URLs and connecting ---------------- */
@@ -221,7 +255,10 @@ static int xport_tls_start(struct xport *x, struct err *e)
 	}
 	for (;;) {
 		ERR_clear_error();
+		struct xport_sigpipe g;
+		xport_sigpipe_block(&g);
 		int r = SSL_connect(x->ssl);
+		xport_sigpipe_restore(&g);
 		if (r == 1)
 			return 0;
 		int se = SSL_get_error(x->ssl, r);
@@ -340,7 +377,10 @@ static int xport_write(struct xport *x, const void *data, size_t n, struct err *
 		short ev = POLLOUT;
 		if (x->ssl) {
 			ERR_clear_error();
+			struct xport_sigpipe g;
+			xport_sigpipe_block(&g);
 			int r = SSL_write(x->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+			xport_sigpipe_restore(&g);
 			if (r > 0) {
 				k = r;
 			} else {
@@ -397,7 +437,10 @@ static long xport_read(struct xport *x, struct err *e)
 		short ev = POLLIN;
 		if (x->ssl) {
 			ERR_clear_error();
+			struct xport_sigpipe g;
+			xport_sigpipe_block(&g);
 			int r = SSL_read(x->ssl, x->rx.p + x->rx.len, room > INT32_MAX ? INT32_MAX : (int)room);
+			xport_sigpipe_restore(&g);
 			if (r > 0) {
 				x->rx.len += (size_t)r;
 				x->rx.p[x->rx.len] = 0;

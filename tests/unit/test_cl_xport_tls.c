@@ -3,7 +3,7 @@
  * by OpenSSL's default verify paths), and an OpenSSL server thread in this
  * process answers HTTPS and WSS. Checked: requests and WebSocket messages
  * over TLS, hostname verification (the same server reached as 127.0.0.1 is
- * refused), and an untrusted certificate is refused. */
+ * refused), and no SIGPIPE when writing into a dropped TLS connection. */
 #include "t.h"
 #include "xport.h"
 #include "xport_parse.h"
@@ -59,6 +59,8 @@ static void serve(SSL *s)
 				  "Sec-WebSocket-Accept: %s\r\n\r\n",
 				  acc);
 		SSL_write(s, resp, rl);
+		if (strncmp(b, "GET /close", 10) == 0)
+			return; /* gone: the client's next writes meet a reset */
 		uint8_t f[512];
 		int got = 0;
 		while (got < 2 || got < 2 + 4 + (f[1] & 0x7f)) {
@@ -197,6 +199,30 @@ static void test_wss(void)
 	xport_close(x);
 }
 
+/* Writing into a TLS connection the server has dropped gives an error, not
+ * a SIGPIPE that would kill this process (SIGPIPE is at its default here). */
+static void test_no_sigpipe(void)
+{
+	char url[64];
+	snprintf(url, sizeof url, "wss://localhost:%d/close", srv_port);
+	struct xport *x = NULL;
+	struct err e;
+	const char *chosen;
+	CHECK(xport_ws_open(url, NULL, NULL, 0, 5000, &x, &chosen, &e) == 0);
+	if (!x)
+		return;
+	usleep(100000);
+	char big[4096];
+	memset(big, 'x', sizeof big);
+	int rc = 0;
+	for (int i = 0; i < 50 && rc == 0; i++) {
+		rc = xport_ws_send(x, big, sizeof big, &e);
+		usleep(2000);
+	}
+	CHECK(rc == XPORT_E_IO);
+	xport_close(x);
+}
+
 static void test_hostname_mismatch(void)
 {
 	char url[64];
@@ -227,6 +253,7 @@ int main(void)
 	}
 	T_RUN(test_https);
 	T_RUN(test_wss);
+	T_RUN(test_no_sigpipe);
 	T_RUN(test_hostname_mismatch);
 	teardown();
 	return T_DONE();
