@@ -203,6 +203,17 @@ const char *sqlwire_version(void);
 /* Returns 1 when connections may be shared between threads (always). */
 int sqlwire_threadsafe(void);
 
+/* Library set-up and tear-down, SQLite's (calling them is optional, as in
+ * SQLite). Return SQLWIRE_OK or SQLite's error. Not thread-safe (as in SQLite). */
+int sqlwire_initialize(void);
+int sqlwire_shutdown(void);
+/* SQLite's source identifier of the library LOCAL connections run on. */
+const char *sqlwire_sourceid(void);
+/* 1 if sql ends with a complete statement (sqlite3_complete). */
+int sqlwire_complete(const char *sql);
+/* Sleeps at least ms milliseconds; returns the milliseconds slept. */
+int sqlwire_sleep(int ms);
+
 /* ---- memory (SQLite's allocator: these ARE sqlite3_malloc & co) ---- */
 
 /* Allocate, resize and free memory the way sqlite3_malloc/realloc/free do.
@@ -299,6 +310,10 @@ const char *sqlwire_errstr(int rc);
 /* onoff != 0: API calls return extended result codes (as
  * SQLWIRE_OPEN_EXRESCODE does). Returns SQLWIRE_OK. */
 int sqlwire_extended_result_codes(sqlwire *db, int onoff);
+/* Makes the statements running on a LOCAL or REPLICA connection's local
+ * file stop with SQLWIRE_INTERRUPT as soon as they can (sqlite3_interrupt);
+ * statements on a remote server are not interrupted. Any thread. */
+void sqlwire_interrupt(sqlwire *db);
 /* How long a LOCAL or REPLICA connection retries a locked file (SQLite's
  * busy handler); for REMOTE it is accepted and has no effect (the server
  * waits for locks itself). Returns SQLWIRE_OK. */
@@ -417,6 +432,10 @@ int sqlwire_stmt_readonly(sqlwire_stmt *s);
 int sqlwire_stmt_busy(sqlwire_stmt *s);
 /* The SQL text of the statement; borrowed until finalize. */
 const char *sqlwire_sql(sqlwire_stmt *s);
+/* The SQL text with the bound parameters expanded, as
+ * sqlite3_expanded_sql; a REMOTE statement's text is returned unexpanded.
+ * New string: free it with sqlwire_free. NULL on out of memory. */
+char *sqlwire_expanded_sql(sqlwire_stmt *s);
 /* The connection a statement belongs to. */
 sqlwire *sqlwire_db_handle(sqlwire_stmt *s);
 

@@ -43,6 +43,12 @@ typedef sqlwire_callback sqlite3_callback;
 #define SQLITE3_TEXT SQLWIRE_TEXT
 
 /* functions */
+#define sqlite3_initialize sqlwire_initialize
+#define sqlite3_shutdown sqlwire_shutdown
+#define sqlite3_sourceid sqlwire_sourceid
+#define sqlite3_complete sqlwire_complete
+#define sqlite3_sleep sqlwire_sleep
+#define sqlite3_interrupt sqlwire_interrupt
 #define sqlite3_bind_blob sqlwire_bind_blob
 #define sqlite3_bind_blob64 sqlwire_bind_blob64
 #define sqlite3_bind_double sqlwire_bind_double
@@ -78,6 +84,7 @@ typedef sqlwire_callback sqlite3_callback;
 #define sqlite3_errmsg sqlwire_errmsg
 #define sqlite3_errstr sqlwire_errstr
 #define sqlite3_exec sqlwire_exec
+#define sqlite3_expanded_sql sqlwire_expanded_sql
 #define sqlite3_extended_errcode sqlwire_extended_errcode
 #define sqlite3_extended_result_codes sqlwire_extended_result_codes
 #define sqlite3_finalize sqlwire_finalize

@@ -31,6 +31,11 @@ const char *sqlwire_libversion(void) { return sqlite3_libversion(); }
 int sqlwire_libversion_number(void) { return sqlite3_libversion_number(); }
 const char *sqlwire_version(void) { return SQLWIRE_VERSION; }
 int sqlwire_threadsafe(void) { return 1; }
+int sqlwire_initialize(void) { return sqlite3_initialize(); }
+int sqlwire_shutdown(void) { return sqlite3_shutdown(); }
+const char *sqlwire_sourceid(void) { return sqlite3_sourceid(); }
+int sqlwire_complete(const char *sql) { return sqlite3_complete(sql); }
+int sqlwire_sleep(int ms) { return sqlite3_sleep(ms); }
 void *sqlwire_malloc(int n) { return sqlite3_malloc(n); }
 void *sqlwire_malloc64(sqlwire_uint64 n) { return sqlite3_malloc64(n); }
 void *sqlwire_realloc(void *p, int n) { return sqlite3_realloc(p, n); }
@@ -132,6 +137,12 @@ int sqlwire_extended_result_codes(sqlwire *db, int onoff)
 	if (db->lite)
 		return sqlite3_extended_result_codes(db->lite, onoff);
 	return SQLITE_OK;
+}
+
+void sqlwire_interrupt(sqlwire *db)
+{
+	if (db && db->lite)
+		sqlite3_interrupt(db->lite);
 }
 
 int sqlwire_busy_timeout(sqlwire *db, int ms)

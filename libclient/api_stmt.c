@@ -795,4 +795,14 @@ const char *sqlwire_sql(sqlwire_stmt *s)
 	return q;
 }
 
+char *sqlwire_expanded_sql(sqlwire_stmt *s)
+{
+	if (!s)
+		return NULL;
+	if (s->ls)
+		return sqlite3_expanded_sql(s->ls);
+	const char *q = sqlwire_sql(s);
+	return q ? sqlite3_mprintf("%s", q) : NULL;
+}
+
 sqlwire *sqlwire_db_handle(sqlwire_stmt *s) { return s ? s->db : NULL; }

@@ -178,6 +178,39 @@ static void constants(void)
 	CHECK(sqlwire_errcode(NULL) == sqlite3_errcode(NULL));
 }
 
+static void misc(void)
+{
+	CHECK(sqlwire_initialize() == SQLWIRE_OK);
+	CHECK_STR(sqlwire_sourceid(), sqlite3_sourceid());
+	CHECK(sqlwire_complete("SELECT 1;") == 1);
+	CHECK(sqlwire_complete("SELECT 'x;") == 0);
+	CHECK(sqlwire_sleep(1) >= 1);
+	sqlwire *db;
+	CHECK(sqlwire_open(":memory:", &db) == SQLWIRE_OK);
+	sqlwire_stmt *st;
+	CHECK(sqlwire_prepare_v2(db, "SELECT ?1, ?2", -1, &st, NULL) == SQLWIRE_OK);
+	sqlwire_bind_int(st, 1, 7);
+	sqlwire_bind_text(st, 2, "it's", -1, SQLWIRE_STATIC);
+	char *x = sqlwire_expanded_sql(st);
+	CHECK_STR(x, "SELECT 7, 'it''s'");
+	sqlwire_free(x);
+	CHECK(sqlwire_expanded_sql(NULL) == NULL);
+	CHECK(sqlwire_finalize(st) == SQLWIRE_OK);
+	/* interrupt: the running statement stops with SQLWIRE_INTERRUPT */
+	CHECK(sqlwire_prepare_v2(db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 1000000) "
+				     "SELECT x FROM c", -1, &st, NULL) == SQLWIRE_OK);
+	CHECK(sqlwire_step(st) == SQLWIRE_ROW);
+	sqlwire_interrupt(db);
+	sqlwire_interrupt(NULL);
+	int rc, n = 0;
+	while ((rc = sqlwire_step(st)) == SQLWIRE_ROW)
+		n++;
+	CHECK(rc == SQLWIRE_INTERRUPT);
+	CHECK(n < 999999);
+	CHECK(sqlwire_finalize(st) == SQLWIRE_INTERRUPT);
+	sqlwire_close(db);
+}
+
 static void memory(void)
 {
 	char *p = sqlwire_mprintf("%q|%Q|%d", "it's", NULL, 42);
@@ -699,6 +732,7 @@ int main(void)
 {
 	T_RUN(constants);
 	T_RUN(memory);
+	T_RUN(misc);
 	T_RUN(open_close);
 	T_RUN(errors_and_codes);
 	T_RUN(prepare_bind);
