@@ -595,6 +595,32 @@ static void test_reconnect(void)
 	remote_close(r);
 }
 
+/* HTTP streams expire after 10 s idle in sqld: outside a transaction a new
+ * stream replaces the old one unseen; inside one the statement fails with
+ * SQLITE_ABORT and the connection is back in autocommit mode. */
+static void test_http_expiry(void)
+{
+	struct remote *a = open_remote(), *b = open_remote();
+	if (!a || !b) {
+		remote_close(a);
+		remote_close(b);
+		return;
+	}
+	CHECK(query_int(a, "SELECT 1") == 1);
+	CHECK(run(b, "BEGIN") == SQLITE_DONE);
+	CHECK(query_int(b, "SELECT 2") == 2);
+	sleep(12);
+	CHECK(query_int(a, "SELECT 3") == 3);
+	CHECK(remote_get_autocommit(a));
+	CHECK(query_int(b, "SELECT 4") == INT64_MIN);
+	CHECK(remote_errcode(b) == SQLITE_ABORT);
+	CHECK(strstr(remote_errmsg(b), "expired") != NULL);
+	CHECK(remote_get_autocommit(b));
+	CHECK(query_int(b, "SELECT 5") == 5); /* and a new stream from then on */
+	remote_close(a);
+	remote_close(b);
+}
+
 static void suite(const char *scheme)
 {
 	snprintf(url, sizeof url, "%s://127.0.0.1:%d", scheme, srv.port);
@@ -624,6 +650,7 @@ int main(void)
 	px_start();
 	suite("ws");
 	suite("http");
+	T_RUN(test_http_expiry);
 	px_stop_all();
 	sqld_stop(&srv);
 	return T_DONE();
