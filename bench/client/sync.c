@@ -20,6 +20,7 @@
 #include "xport.h"
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ static int srv_start(void)
 	snprintf(db, sizeof db, "%s/primary", dir);
 	srv_pid = fork();
 	if (srv_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the bench */
 		dup2(fds[1], 1);
 		int devnull = open("/dev/null", O_WRONLY);
 		dup2(devnull, 2);

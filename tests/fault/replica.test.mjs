@@ -75,7 +75,12 @@ function spawnDriver(args) {
 	p.stdout.on("data", (d) => (out += d));
 	p.stderr.on("data", (d) => (err += d));
 	const exited = new Promise((res) => p.on("exit", (code, sig) => res({ code, sig })));
-	return { p, exited, lines: () => out.split("\n").filter(Boolean).map((l) => JSON.parse(l)), err: () => err };
+	// resolves once the first whole line is out (or the process ended)
+	const started = new Promise((res) => {
+		p.stdout.on("data", () => { if (out.includes("\n")) res(); });
+		p.on("exit", res);
+	});
+	return { p, exited, started, lines: () => out.split("\n").filter(Boolean).map((l) => JSON.parse(l)), err: () => err };
 }
 
 function runDriver(args) {
@@ -98,6 +103,10 @@ async function checkReplica(db, w, prevFrame) {
 	if (c.raw != null) assert.ok(c.frame != null && c.raw <= c.frame, `position never ahead: ${JSON.stringify(c)}`);
 	if (prevFrame != null) assert.ok(c.frame >= prevFrame, "the replica never goes back");
 	return c;
+}
+
+function noSanitizerReport(d) {
+	assert.ok(!/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(d.err()), d.err());
 }
 
 function checkRounds(lines, expectStart) {
@@ -133,12 +142,15 @@ test(`kill -9 of a syncing process, ${ROUNDS} rounds, with a reader process alon
 			await sleep(Math.floor(Math.random() * 300)); // a backlog to catch up on
 			const d = spawnDriver(["sync", db, srv.url]);
 			const reader = round % 3 === 0 ? spawnDriver(["read", db, "400"]) : null;
-			await sleep(10 + Math.floor(Math.random() * 250));
+			await d.started; // then kill at a random moment of its syncing
+			await sleep(Math.floor(Math.random() * 250));
 			d.p.kill("SIGKILL");
 			await d.exited;
+			noSanitizerReport(d);
 			checkRounds(d.lines(), prev);
 			if (reader) {
 				await reader.exited;
+				noSanitizerReport(reader);
 				const [r] = reader.lines();
 				assert.equal(r.bad, 0, `a reader saw part of a transaction: ${JSON.stringify(r)}`);
 				maxReadMs = Math.max(maxReadMs, r.max_ms);
@@ -163,11 +175,13 @@ test("two processes syncing one replica file, killed at random", async (t) => {
 		for (let round = 0; round < 8; round++) {
 			const a = spawnDriver(["sync", db, srv.url]);
 			const b = spawnDriver(["sync", db, srv.url]);
-			await sleep(100 + Math.floor(Math.random() * 300));
+			await Promise.all([a.started, b.started]);
+			await sleep(50 + Math.floor(Math.random() * 300));
 			a.p.kill("SIGKILL");
 			await sleep(Math.floor(Math.random() * 100));
 			b.p.kill("SIGKILL");
 			await Promise.all([a.exited, b.exited]);
+			for (const d of [a, b]) noSanitizerReport(d);
 			for (const d of [a, b])
 				for (const r of d.lines().slice(1))
 					assert.ok(r.error === undefined, `a sync failed: ${JSON.stringify(r)} ${d.err()}`);

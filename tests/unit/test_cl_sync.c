@@ -12,6 +12,7 @@
 #include "t.h"
 #include "xport.h"
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@ static int srv_start(struct srv *s, const char *dbdir, const char *extra)
 	snprintf(bin, sizeof bin, "%s/sqld", build);
 	s->pid = fork();
 	if (s->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a crashed test */
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
