@@ -305,6 +305,22 @@ static void test_sync_follow(void)
 	CHECK(sync_until(sy, info.frame_no, 1000, &e) == 0);
 	CHECK(sync_until(sy, info.frame_no + 1000, 300, &e) == SYNC_E_TIMEOUT);
 	sync_close(sy);
+	/* the interval thread: no sync call either */
+	char ipath[400];
+	snprintf(ipath, sizeof ipath, "%s/r3i.db", dir);
+	struct sync_opts io = {.db_path = ipath, .sync_url = s.url, .interval_ms = 50};
+	CHECK(sync_open(&io, &sy, &e) == 0);
+	long long idx = prim1(&s, "INSERT INTO t VALUES(2)");
+	double t0 = now_ms();
+	do {
+		sync_position(sy, &info);
+		if (info.has_frame && (long long)info.frame_no >= idx)
+			break;
+		usleep(5000);
+	} while (now_ms() - t0 < 10000);
+	CHECK(info.has_frame && (long long)info.frame_no == idx);
+	CHECK(q1(ipath, "SELECT count(*) FROM t") == 6);
+	sync_close(sy);
 	srv_stop(&s);
 }
 
