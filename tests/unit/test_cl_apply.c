@@ -20,6 +20,8 @@
 #include "t.h"
 #include "walfmt.h"
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -222,6 +224,16 @@ static void check_index(struct apply *a, const char *replica)
 	sqlite3_close(o);
 	free(mine);
 	free(theirs);
+}
+
+static long long q1_path(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		return -3;
+	long long v = q1(db, sql);
+	sqlite3_close(db);
+	return v;
 }
 
 static void check_integrity(const char *path)
@@ -545,6 +557,102 @@ static void test_meta(void)
 	meta_close(m);
 }
 
+/* A crash between the pending record and the final position, in a child
+ * process that holds the only connection: the next applier's view (after
+ * SQLite's recovery) decides, and meta_resolve must agree with the data. */
+static void crash_child(const char *rpath, const struct txn *t, uint64_t commit_no, bool publish)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct apply *a;
+		struct meta *m;
+		struct meta_pos p;
+		struct apply_state st;
+		struct err e;
+		if (apply_open(rpath, NULL, &a, &e) || meta_open(rpath, &m, &e) || meta_load(m, &p, &e) ||
+		    apply_begin(a, &st, &e))
+			_exit(1);
+		p.has_pending = true;
+		p.pend_frame_no = commit_no;
+		apply_next_commit(a, t->n, &p.pend_salt1, &p.pend_salt2, &p.pend_wal_frame);
+		if (meta_store(m, &p, false, &e))
+			_exit(1);
+		for (uint32_t i = 0; i < t->n; i++)
+			if (apply_frame(a, t->pgno[i], t->pages + (size_t)i * 4096, &e))
+				_exit(1);
+		if (publish && apply_publish(a, t->size_after, &e))
+			_exit(1);
+		raise(SIGKILL); /* no COMMIT, no final position */
+		_exit(1);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
+static void resolve_now(const char *rpath, struct meta_pos *p)
+{
+	struct apply *a;
+	struct meta *m;
+	struct apply_state st;
+	struct err e;
+	CHECK(apply_open(rpath, NULL, &a, &e) == 0);
+	CHECK(meta_open(rpath, &m, &e) == 0);
+	CHECK(apply_begin(a, &st, &e) == 0);
+	CHECK(meta_load(m, p, &e) == 0);
+	CHECK(p->has_pending);
+	CHECK(meta_resolve(p, st.salt1, st.salt2, st.mx_frame));
+	CHECK(meta_store(m, p, true, &e) == 0);
+	apply_abort(a);
+	apply_close(a);
+	meta_close(m);
+}
+
+static void test_crash_pending(void)
+{
+	struct prim pr;
+	prim_open(&pr, "prim6.db");
+	char rpath[300];
+	snprintf(rpath, sizeof rpath, "%s/rep6.db", dir);
+	struct apply *a;
+	struct meta *m;
+	struct err e;
+	CHECK(apply_open(rpath, NULL, &a, &e) == 0);
+	CHECK(meta_open(rpath, &m, &e) == 0);
+	struct txn t = prim_txn(&pr, "CREATE TABLE t(x)");
+	CHECK(apply_txn(a, &t) == 0);
+	txn_free(&t);
+	struct meta_pos p = {.has_log = true, .has_frame = true, .frame_no = 10};
+	CHECK(meta_store(m, &p, true, &e) == 0);
+	apply_close(a); /* the child holds the only connection when it dies */
+	meta_close(m);
+	/* killed after publishing: recovery shows the transaction: applied */
+	t = prim_txn(&pr, "INSERT INTO t SELECT randomblob(3000) FROM (SELECT 1 UNION ALL SELECT 2)");
+	crash_child(rpath, &t, 20, true);
+	txn_free(&t);
+	resolve_now(rpath, &p);
+	CHECK(p.has_frame && p.frame_no == 20 && !p.has_pending);
+	CHECK(q1_path(rpath, "SELECT count(*) FROM t") == 2);
+	/* killed with 40 frames written (29 flushed) and none published: not applied */
+	t = prim_txn(&pr, "WITH RECURSIVE s(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM s WHERE x < 40) "
+			  "INSERT INTO t SELECT randomblob(3500) FROM s");
+	CHECK(t.n >= 40);
+	crash_child(rpath, &t, 30, false);
+	resolve_now(rpath, &p);
+	CHECK(p.has_frame && p.frame_no == 20 && !p.has_pending);
+	CHECK(q1_path(rpath, "SELECT count(*) FROM t") == 2);
+	check_integrity(rpath);
+	/* replaying it now lands it */
+	CHECK(apply_open(rpath, NULL, &a, &e) == 0);
+	CHECK(apply_txn(a, &t) == 0);
+	CHECK(q1_path(rpath, "SELECT count(*) FROM t") == 42);
+	check_index(a, rpath);
+	apply_close(a);
+	txn_free(&t);
+	check_integrity(rpath);
+	prim_close(&pr);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof dir, "/tmp/test_cl_apply.XXXXXX");
@@ -556,6 +664,7 @@ int main(void)
 	T_RUN(test_apply_big);
 	T_RUN(test_apply_readers);
 	T_RUN(test_empty_page1);
+	T_RUN(test_crash_pending);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	if (system(cmd) != 0)
