@@ -38,28 +38,46 @@ function maxIndex(j) {
 }
 
 /** A writer committing one transaction after another; idx: k -> frame_no. */
-function writer(url) {
+function writer(url, { tolerant = false, firstId = 1 } = {}) {
 	const idx = new Map();
-	let stop = false, k = 1;
+	let stop = false, k = firstId;
+	const w = { tolerant, failed: false };
 	const done = (async () => {
 		while (!stop) {
+			if (w.tolerant && w.failed) return;
 			// mostly small transactions, some of hundreds of pages (so a
 			// kill often lands inside an apply)
 			const size = Math.random() < 0.7 ? 100 + Math.floor(Math.random() * 12000)
 				: 50000 + Math.floor(Math.random() * 600000);
-			const j = await pipeline(url, [
+			let j;
+			try {
+				j = await pipeline(url, [
 				{ type: "execute", stmt: { sql: "BEGIN" } },
 				{ type: "execute", stmt: { sql: `INSERT INTO t (id, v) VALUES (${k}, randomblob(${size}))` } },
 				{ type: "execute", stmt: { sql: "UPDATE c SET n = n + 1" } },
 				{ type: "execute", stmt: { sql: "COMMIT" } },
 				{ type: "close" },
-			]);
+				]);
+			} catch (e) {
+				if (!w.tolerant) throw e;
+				w.failed = true; // the primary is gone (on purpose)
+				return;
+			}
 			idx.set(k, maxIndex(j));
 			k++;
 			await sleep(Math.random() < 0.2 ? 5 : 0);
 		}
 	})();
 	return { idx, stop: async () => { stop = true; await done; } };
+}
+
+async function primaryCount(url) {
+	const j = await pipeline(url, [
+		{ type: "execute", stmt: { sql: "SELECT (SELECT count(*) FROM t), (SELECT n FROM c)" } },
+		{ type: "close" },
+	]);
+	const row = j.results[0].response.result.rows[0];
+	return [Number(row[0].value), Number(row[1].value)];
 }
 
 async function frameOf(w, k) {
@@ -191,5 +209,44 @@ test("two processes syncing one replica file, killed at random", async (t) => {
 		assert.ok(prev != null && prev > 0);
 	} finally {
 		await w.stop();
+	}
+});
+
+test("primary killed (kill -9) mid-sync: the replica stays consistent, then follows the new lineage", async (t) => {
+	const dir = await mkTempDir();
+	const pdir = await mkTempDir();
+	let srv = await startSqld({ dir: pdir });
+	t.after(async () => { await srv.stop({ check: false }); await rmDir(dir); await rmDir(pdir); });
+	await pipeline(srv.url, [
+		{ type: "execute", stmt: { sql: "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)" } },
+		{ type: "execute", stmt: { sql: "CREATE TABLE c (n INTEGER)" } },
+		{ type: "execute", stmt: { sql: "INSERT INTO c VALUES (0)" } },
+		{ type: "close" },
+	]);
+	const db = path.join(dir, "replica.db");
+	let firstId = 1;
+	for (let round = 0; round < 4; round++) {
+		const w = writer(srv.url, { tolerant: true, firstId });
+		const d = spawnDriver(["sync", db, srv.url]);
+		await d.started;
+		await sleep(100 + Math.floor(Math.random() * 300));
+		await srv.kill(); // mid-transfer, mid-apply or idle: whatever it hits
+		await w.stop();
+		firstId += 100000;
+		await sleep(100); // the driver meets the dead primary
+		d.p.kill("SIGKILL");
+		await d.exited;
+		noSanitizerReport(d);
+		const [c] = await runDriver(["check", db]);
+		assert.equal(c.integrity, "ok", JSON.stringify(c));
+		assert.equal(c.count, c.n, `a transaction boundary: ${JSON.stringify(c)}`);
+		// back (an unclean stop: sqld rebuilds its log under a new log_id)
+		srv = await startSqld({ dir: pdir });
+		const [once] = (await runDriver(["once", db, srv.url])).slice(1);
+		assert.ok(once.error === undefined, JSON.stringify(once));
+		const [pc, pn] = await primaryCount(srv.url);
+		const [c2] = await runDriver(["check", db]);
+		assert.equal(c2.integrity, "ok");
+		assert.deepEqual([c2.count, c2.n], [pc, pn], "the replica equals the primary after one sync");
 	}
 });

@@ -3,6 +3,7 @@
  *   sync <db> <url>      sync_open, print {"start":F|null}, then sync_pull in a
  *                        loop printing {"round":i,"start":S,"end":E,"applied":A}
  *                        (S, E: position before/after; A: frames applied)
+ *   once <db> <url>      the same, one round, then exit
  *   check <db>           the stored position as found ({"raw":F|null,
  *                        "pending":bool}), then after sync_open resolved it
  *                        ({"frame":F|null}), the data ({"max_id":K|null,
@@ -36,7 +37,7 @@ static void print_frame(const char *key, bool has, uint64_t f)
 		printf("\"%s\":null", key);
 }
 
-static int do_sync(const char *db, const char *url)
+static int do_sync(const char *db, const char *url, int rounds)
 {
 	struct sync_opts o = {.db_path = db, .sync_url = url, .timeout_ms = 5000};
 	struct sync *s;
@@ -51,7 +52,7 @@ static int do_sync(const char *db, const char *url)
 	print_frame("start", p.has_frame, p.frame_no);
 	printf("}\n");
 	fflush(stdout);
-	for (int i = 0;; i++) {
+	for (int i = 0; rounds == 0 || i < rounds; i++) {
 		struct sync_info a, b;
 		sync_position(s, &a);
 		int rc = sync_pull(s, &b, &e);
@@ -68,6 +69,8 @@ static int do_sync(const char *db, const char *url)
 		fflush(stdout);
 		usleep(2000);
 	}
+	sync_close(s);
+	return 0;
 }
 
 static long long q1(sqlite3 *db, const char *sql, bool *null)
@@ -169,11 +172,13 @@ int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
 	if (argc >= 4 && strcmp(argv[1], "sync") == 0)
-		return do_sync(argv[2], argv[3]);
+		return do_sync(argv[2], argv[3], 0);
+	if (argc >= 4 && strcmp(argv[1], "once") == 0)
+		return do_sync(argv[2], argv[3], 1);
 	if (argc >= 3 && strcmp(argv[1], "check") == 0)
 		return do_check(argv[2]);
 	if (argc >= 4 && strcmp(argv[1], "read") == 0)
 		return do_read(argv[2], atoi(argv[3]));
-	fprintf(stderr, "usage: replica_driver sync <db> <url> | check <db> | read <db> <ms>\n");
+	fprintf(stderr, "usage: replica_driver sync|once <db> <url> | check <db> | read <db> <ms>\n");
 	return 2;
 }
