@@ -377,9 +377,10 @@ int sqlwire_clear_bindings(sqlwire_stmt *s);
  * error code (errmsg says why; sqlwire_reset returns it again).
  * REMOTE: the first step sends the statement and receives its rows.
  * REPLICA: the first step of a local read first waits for the connection's
- * last write (read-your-writes) and may then fail with SQLWIRE_IOERR or
- * SQLWIRE_BUSY when the replica cannot catch up (the primary is down, or
- * the timeout passed). Inside an explicit transaction (opened by BEGIN on
+ * last write (read-your-writes) and fails with SQLWIRE_IOERR or SQLWIRE_BUSY
+ * when the replica cannot catch up (the primary is down, or the timeout
+ * passed); that is reported once, and later reads run on what the replica
+ * has (so an offline replica keeps reading). Inside an explicit transaction (opened by BEGIN on
  * the primary) reads run on the primary, where the transaction's writes are. */
 int sqlwire_step(sqlwire_stmt *s);
 /* Rewinds the statement so that it runs again from the start (bindings are

@@ -401,7 +401,7 @@ static int api_sync_rc(struct sqlwire *db, int rc, const char *what, const struc
 	return api_own_error(db, SQLITE_IOERR, "%s: %s", what, m);
 }
 
-int api_ryw_wait(struct sqlwire *db)
+int api_ryw_wait(struct sqlwire *db, bool report)
 {
 	pthread_mutex_lock(&db->mu);
 	if (!(atomic_load(&db->slow) & SLOW_RYW)) {
@@ -413,10 +413,11 @@ int api_ryw_wait(struct sqlwire *db)
 	struct err e = {{0}};
 	int rc = sync_until(db->sync, frame, db->timeout_ms, &e);
 	pthread_mutex_lock(&db->mu);
-	if (rc == 0) {
-		if (db->ryw_frame <= frame)
-			atomic_fetch_and(&db->slow, ~SLOW_RYW);
-	} else {
+	/* On failure the read is told once (report); later reads run on what
+	 * the replica has, so an offline replica keeps reading. */
+	if (db->ryw_frame <= frame && (rc == 0 || report))
+		atomic_fetch_and(&db->slow, ~SLOW_RYW);
+	if (rc != 0) {
 		char what[96];
 		snprintf(what, sizeof what, "read-your-writes: the replica did not reach frame %llu",
 			 (unsigned long long)frame);

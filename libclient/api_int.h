@@ -81,6 +81,8 @@ int api_remote_error(struct sqlwire *db, int rc);
 int api_rc(struct sqlwire *db, int rc); /* masks to the primary code unless extended codes are on */
 int api_ensure_remote(struct sqlwire *db); /* REPLICA: opens rem if needed; mu held */
 void api_after_remote(struct sqlwire *db); /* updates txn/ryw state after a remote statement; mu held */
-int api_ryw_wait(struct sqlwire *db);      /* REPLICA: wait for the pending write; no lock held */
+/* REPLICA: waits for the pending write; no lock held. A failure clears the
+ * pending write only if report (the caller then returns the error). */
+int api_ryw_wait(struct sqlwire *db, bool report);
 void api_stmt_gone(struct sqlwire *db);    /* a statement was finalized (frees a zombie) */
 #endif

@@ -120,7 +120,7 @@ static int stmt_prepare(sqlwire *db, const char *sql, int n, unsigned flags, boo
 	 * just created on the primary). A failure here is reported by the
 	 * first step, which waits again. */
 	if (atomic_load(&db->slow) == SLOW_RYW)
-		(void)api_ryw_wait(db);
+		(void)api_ryw_wait(db, false);
 	const char *ltail = NULL;
 	rc = sqlite3_prepare_v3(db->lite, sql, n, flags, &ls, &ltail);
 	stmt_lite_err(db);
@@ -516,7 +516,7 @@ static int stmt_step_slow(sqlwire_stmt *s)
 		return stmt_step_remote(s);
 	}
 	if (slow & SLOW_RYW) {
-		int rc = api_ryw_wait(db);
+		int rc = api_ryw_wait(db, true);
 		if (rc != SQLITE_OK)
 			return rc;
 	}

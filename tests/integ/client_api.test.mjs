@@ -71,6 +71,14 @@ test("embedded replica: routing, read-your-writes, transactions, sync; then offl
 	assert.match(r.stderr, /offline sync error \(expected\): sync: .*(refused|connect)/i);
 });
 
+test("embedded replica: read-your-writes when the primary dies after a write fails the next read once", async (t) => {
+	const s = await startSqld();
+	t.after(() => s.stop({ check: false })); // cl_integ SIGKILLs it on purpose
+	const d = await tmpdir(t);
+	const r = await integ(["ryw_down", path.join(d, "replica.db"), s.url, String(s.proc.pid)]);
+	assert.match(r.stderr, /ryw with the primary down \(expected\): read-your-writes/);
+});
+
 test("examples: remote_query over ws:// and http://", async (t) => {
 	const s = await sqld(t);
 	for (const u of [s.wsUrl, s.url]) {

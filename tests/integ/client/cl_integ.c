@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -515,6 +516,43 @@ static void offline(void)
 	CHECK(sqlwire_close(db) == SQLWIRE_OK);
 }
 
+/* read-your-writes when the primary dies right after a write: the next read
+ * reports that it cannot see the write, once; later reads use the replica */
+static pid_t primary_pid;
+static void ryw_down(void)
+{
+	sqlwire_config cfg;
+	sqlwire_config_init(&cfg);
+	cfg.sync_url = url;
+	cfg.timeout_ms = 2000;
+	sqlwire *db = NULL;
+	CHECK(sqlwire_open_config(path, &db, SQLWIRE_OPEN_READWRITE | SQLWIRE_OPEN_CREATE, &cfg) == SQLWIRE_OK);
+	CHECK(sqlwire_exec(db, "CREATE TABLE d(x)", NULL, NULL, NULL) == SQLWIRE_OK);
+	CHECK(sqlwire_exec(db, "INSERT INTO d VALUES(1)", NULL, NULL, NULL) == SQLWIRE_OK);
+	CHECK(one_int(db, "SELECT count(*) FROM d") == 1); /* synced */
+	CHECK(sqlwire_exec(db, "INSERT INTO d VALUES(2)", NULL, NULL, NULL) == SQLWIRE_OK);
+	CHECK(kill(primary_pid, SIGKILL) == 0);
+	sqlwire *probe = NULL;
+	for (int i = 0; i < 500; i++) { /* until the primary is gone */
+		int rc = sqlwire_open(url, &probe);
+		sqlwire_close(probe);
+		if (rc != SQLWIRE_OK)
+			break;
+		usleep(10000);
+	}
+	sqlwire_stmt *st = NULL;
+	CHECK(sqlwire_prepare_v2(db, "SELECT count(*) FROM d", -1, &st, NULL) == SQLWIRE_OK);
+	int rc = sqlwire_step(st);
+	CHECK(rc == SQLWIRE_IOERR);
+	CHECK(strstr(sqlwire_errmsg(db), "read-your-writes") != NULL);
+	fprintf(stderr, "ryw with the primary down (expected): %s\n", sqlwire_errmsg(db));
+	sqlwire_reset(st);
+	CHECK(sqlwire_step(st) == SQLWIRE_ROW && sqlwire_column_int(st, 0) == 1); /* the replica's data */
+	CHECK(sqlwire_finalize(st) == SQLWIRE_OK);
+	CHECK(one_int(db, "SELECT count(*) FROM d") == 1);
+	CHECK(sqlwire_close(db) == SQLWIRE_OK);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "remote")) {
@@ -532,12 +570,17 @@ int main(int argc, char **argv)
 		T_RUN(p_sync_and_others);
 		T_RUN(p_follow_and_interval);
 		T_RUN(p_threads);
+	} else if (argc == 5 && !strcmp(argv[1], "ryw_down")) {
+		path = argv[2];
+		url = argv[3];
+		primary_pid = (pid_t)atol(argv[4]);
+		T_RUN(ryw_down);
 	} else if (argc == 4 && !strcmp(argv[1], "offline")) {
 		path = argv[2];
 		url = argv[3];
 		T_RUN(offline);
 	} else {
-		fprintf(stderr, "usage: cl_integ remote URL | replica PATH URL | offline PATH URL\n");
+		fprintf(stderr, "usage: cl_integ remote URL | replica PATH URL | offline PATH URL | ryw_down PATH URL PID\n");
 		return 2;
 	}
 	return T_DONE();
