@@ -79,10 +79,12 @@ static const struct hr_value remote_null;
 static int remote_fail(struct remote *r, int code, int ext, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int remote_fail(struct remote *r, int code, int ext, const char *fmt, ...)
 {
+	char msg[sizeof r->errmsg]; /* the arguments may point into r->errmsg */
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(r->errmsg, sizeof r->errmsg, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	memcpy(r->errmsg, msg, sizeof msg);
 	r->errcode = code;
 	r->exterr = ext ? ext : code;
 	return code;
@@ -174,7 +176,7 @@ static int remote_ws_connect(struct remote *r)
 	xport_close(r->x);
 	r->x = NULL;
 	if (xport_ws_open(r->url, "hrana3, hrana2", NULL, 0, r->timeout_ms, &r->x, &chosen, &e) != 0)
-		return remote_fail(r, SQLITE_CANTOPEN, 0, "cannot open %s: %s", r->url, e.msg);
+		return remote_fail(r, SQLITE_CANTOPEN, 0, "%s", e.msg);
 	r->version = !chosen || !*chosen ? 1 : !strcasecmp(chosen, "hrana3") ? 3 : !strcasecmp(chosen, "hrana2") ? 2 : 0;
 	if (r->version == 0)
 		return remote_fail(r, SQLITE_CANTOPEN, 0, "server chose an unknown subprotocol %s", chosen);
@@ -183,7 +185,7 @@ static int remote_ws_connect(struct remote *r)
 	r->out.len = 0;
 	hjson_client_encode_hello(&r->out, r->token);
 	if (xport_ws_send(r->x, r->out.p, r->out.len, &e) != 0)
-		return remote_fail(r, SQLITE_CANTOPEN, 0, "cannot open %s: %s", r->url, e.msg);
+		return remote_fail(r, SQLITE_CANTOPEN, 0, "%s", e.msg);
 	struct hr_req q = {.type = HR_REQ_OPEN_STREAM, .stream_id = REMOTE_STREAM_ID};
 	int32_t id;
 	int rc = remote_ws_send(r, &q, &id);
@@ -378,7 +380,7 @@ int remote_open(const char *url, const char *auth_token, int timeout_ms, struct 
 		return remote_fail(r, SQLITE_CANTOPEN, 0, "unsupported URL: %s", url);
 	struct err e;
 	if (xport_http_open(url, timeout_ms, &r->x, &e) != 0)
-		return remote_fail(r, SQLITE_CANTOPEN, 0, "cannot open %s: %s", url, e.msg);
+		return remote_fail(r, SQLITE_CANTOPEN, 0, "%s", e.msg);
 	/* one round trip now, so that an unreachable server or a refused token
 	 * shows at open as sqlite3_open would show a missing file */
 	r->version = 3;
@@ -386,7 +388,7 @@ int remote_open(const char *url, const char *auth_token, int timeout_ms, struct 
 	int rc = remote_http_pipeline(r, NULL, 0, NULL, &res, false);
 	arena_free(&r->tmp);
 	if (rc != SQLITE_OK)
-		return rc == SQLITE_AUTH ? rc : remote_fail(r, SQLITE_CANTOPEN, 0, "cannot open %s: %s", url, r->errmsg);
+		return rc == SQLITE_AUTH ? rc : remote_fail(r, SQLITE_CANTOPEN, 0, "%s", r->errmsg);
 	remote_ok(r);
 	return SQLITE_OK;
 }

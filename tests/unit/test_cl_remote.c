@@ -497,6 +497,7 @@ static void *px_main(void *arg)
 		p[0] = (struct pollfd){.fd = px_lfd, .events = POLLIN};
 		for (int i = 0; i < n; i++)
 			p[i + 1] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+		int polled = n; /* pairs accepted below are polled next time */
 		if (poll(p, (nfds_t)n + 1, 20) <= 0)
 			continue;
 		if ((p[0].revents & POLLIN) && n + 2 <= 64) {
@@ -509,7 +510,7 @@ static void *px_main(void *arg)
 				close(c);
 			}
 		}
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < polled; i++) {
 			if (!(p[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			char buf[65536];
@@ -568,8 +569,12 @@ static void test_reconnect(void)
 	bool ws = !strncmp(url, "ws", 2);
 	snprintf(purl, sizeof purl, "%s://127.0.0.1:%d", ws ? "ws" : "http", px_port);
 	struct remote *r = NULL;
-	CHECK(remote_open(purl, NULL, 5000, &r) == SQLITE_OK);
-	if (!r) {
+	int orc = remote_open(purl, NULL, 5000, &r);
+	if (orc != SQLITE_OK)
+		fprintf(stderr, "open %s: %s\n", purl, r ? remote_errmsg(r) : "nomem");
+	CHECK(orc == SQLITE_OK);
+	if (orc != SQLITE_OK) {
+		remote_close(r);
 		return;
 	}
 	char sql[200];
