@@ -159,8 +159,8 @@ test(`kill -9 of a syncing process, ${ROUNDS} rounds, with a reader process alon
 		for (let round = 0; round < ROUNDS; round++) {
 			await sleep(Math.floor(Math.random() * 300)); // a backlog to catch up on
 			const d = spawnDriver(["sync", db, srv.url]);
+			await d.started; // the replica exists; kill at a random moment of its syncing
 			const reader = round % 3 === 0 ? spawnDriver(["read", db, "400"]) : null;
-			await d.started; // then kill at a random moment of its syncing
 			await sleep(Math.floor(Math.random() * 250));
 			d.p.kill("SIGKILL");
 			await d.exited;
@@ -170,6 +170,7 @@ test(`kill -9 of a syncing process, ${ROUNDS} rounds, with a reader process alon
 				await reader.exited;
 				noSanitizerReport(reader);
 				const [r] = reader.lines();
+				assert.ok(r, `the reader reported: ${reader.err()}`);
 				assert.equal(r.bad, 0, `a reader saw part of a transaction: ${JSON.stringify(r)}`);
 				maxReadMs = Math.max(maxReadMs, r.max_ms);
 				checks += r.checks;

@@ -141,11 +141,18 @@ static int do_check(const char *db)
 
 static int do_read(const char *db, int ms)
 {
-	sqlite3 *d;
-	if (sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		return 1;
-	sqlite3_busy_timeout(d, 10000);
+	sqlite3 *d = NULL;
 	double t0 = now_ms(), max_ms = 0;
+	while (sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		sqlite3_close(d); /* the replica does not exist yet */
+		d = NULL;
+		if (now_ms() - t0 > ms) {
+			printf("{\"checks\":0,\"bad\":0,\"max_ms\":0,\"error\":\"cannot open\"}\n");
+			return 1;
+		}
+		usleep(10000);
+	}
+	sqlite3_busy_timeout(d, 10000);
 	long checks = 0, bad = 0;
 	while (now_ms() - t0 < ms) {
 		double a = now_ms();
