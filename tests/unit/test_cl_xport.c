@@ -570,6 +570,14 @@ static void test_ws_failures(void)
 		buf_free(&in);
 		xport_close(x);
 	}
+	/* libsql:// is wss://, or ws:// with ?tls=0 (which then needs a port) */
+	ws_mode = 0;
+	snprintf(url, sizeof url, "libsql://127.0.0.1:%d?tls=0", srv_port);
+	CHECK(xport_ws_open(url, "hrana3", NULL, 0, 2000, &x, &chosen, &e) == 0 && x);
+	xport_close(x);
+	x = NULL;
+	CHECK(xport_ws_open("libsql://127.0.0.1?tls=0", "hrana3", NULL, 0, 2000, &x, &chosen, &e) == XPORT_E_URL);
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d", srv_port);
 	/* offered a protocol the server does not pick */
 	ws_mode = 0;
 	CHECK(xport_ws_open(url, "hrana2", NULL, 0, 2000, &x, &chosen, &e) == XPORT_E_CONNECT);
