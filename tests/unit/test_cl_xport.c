@@ -339,8 +339,8 @@ static void h_stream(int fd)
 	if (!get_request(fd, b, sizeof b))
 		return;
 	put(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
-	for (int i = 0; i < 5; i++) {
-		usleep(100000); /* each gap below the timeout, the sum above it */
+	for (int i = 0; i < 8; i++) {
+		usleep(150000); /* each gap below the timeout, the sum above it */
 		put(fd, "4\r\npart\r\n");
 	}
 	put(fd, "0\r\n\r\n");
@@ -366,7 +366,7 @@ static void test_http_stream(void)
 	snprintf(url, sizeof url, "http://127.0.0.1:%d", srv_port);
 	struct xport *x = NULL;
 	struct err e;
-	CHECK(xport_http_open(url, 350, &x, &e) == 0);
+	CHECK(xport_http_open(url, 1000, &x, &e) == 0);
 	if (!x)
 		return;
 	struct collect c = {.stop_after = -1};
@@ -376,7 +376,7 @@ static void test_http_stream(void)
 	if (rc)
 		fprintf(stderr, "stream: %s\n", e.msg);
 	CHECK(rc == 0 && status == 200);
-	CHECK(c.b.len == 20 && c.calls == 5);
+	CHECK(c.b.len == 32 && c.calls == 8);
 	/* stop early: the connection is dropped and the next request reconnects */
 	c.b.len = 0;
 	c.calls = 0;
