@@ -795,8 +795,15 @@ int sync_open(const struct sync_opts *o, struct sync **out, struct err *e)
 	int rc = apply_open(s->db_path, NULL, &s->ap, e);
 	if (rc == 0)
 		rc = meta_open(s->db_path, &s->mt, e);
-	if (rc == 0)
-		rc = settle(s, false, e); /* resolves an interrupted transaction */
+	if (rc == 0 && settle(s, false, e) != 0) {
+		/* resolving an interrupted transaction needs the write lock; if
+		 * another applier holds it now, the next apply resolves it (every
+		 * apply does, under the lock): open on the stored position */
+		struct meta_pos p;
+		rc = meta_load(s->mt, &p, e) == META_E_IO ? SYNC_E_LOCAL : 0;
+		if (rc == 0 && !p.has_pending)
+			set_pos(s, &p);
+	}
 	if (rc) {
 		sync_close(s);
 		return SYNC_E_LOCAL;
