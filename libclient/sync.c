@@ -627,6 +627,11 @@ static int follow_txn(struct follow_ctx *c)
 		f[i] = c->txn + i * FRAME_SIZE;
 	pthread_mutex_lock(&c->s->mu);
 	int rc = apply_txn(c->s, f, c->n, false, &c->e);
+	if (rc >= 0) {
+		/* a stream that never goes quiet must still keep the WAL bounded */
+		struct err e2;
+		apply_checkpoint(c->s->ap, false, &e2);
+	}
 	pthread_mutex_unlock(&c->s->mu);
 	free(f);
 	c->n = 0;

@@ -11,6 +11,7 @@
 #include "sync.h"
 #include "t.h"
 #include "xport.h"
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sqlite3.h>
@@ -39,6 +40,11 @@ static int srv_start(struct srv *s, const char *dbdir, const char *extra)
 	s->pid = fork();
 	if (s->pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a crashed test */
+		char logp[400];
+		snprintf(logp, sizeof logp, "%s.log", dbdir);
+		int lfd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (lfd >= 0)
+			dup2(lfd, 2);
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
@@ -252,9 +258,25 @@ static void test_sync_snapshot(void)
 		idx = prim1(&s, "INSERT INTO t(b) SELECT randomblob(3000) FROM (WITH RECURSIVE c(x) AS (SELECT 1 "
 				"UNION ALL SELECT x+1 FROM c WHERE x < 40) SELECT x FROM c)");
 	CHECK(idx > 0);
-	/* sqld compacts when a commit takes the log past the bound (it logs
-	 * "compacted frames up to N into a snapshot"); the check below that
-	 * fewer frames came than the log held proves a Snapshot was used */
+	/* sqld compacts in the background once a commit takes the log past the
+	 * bound and logs "compacted frames up to N into a snapshot": wait for
+	 * it. The check below that fewer frames came than the log held proves
+	 * a Snapshot was used */
+	char logp[400];
+	snprintf(logp, sizeof logp, "%s.log", pdir);
+	for (int tries = 0; tries < 200; tries++) {
+		FILE *lf = fopen(logp, "r");
+		char line[512];
+		bool seen = false;
+		while (lf && fgets(line, sizeof line, lf))
+			if (strstr(line, "compacted frames up to"))
+				seen = true;
+		if (lf)
+			fclose(lf);
+		if (seen)
+			break;
+		usleep(50000);
+	}
 	int rc = sync_pull(sy, &info, &e);
 	if (rc)
 		fprintf(stderr, "sync_pull: %s\n", e.msg);
