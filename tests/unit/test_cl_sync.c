@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -320,6 +321,20 @@ static void test_sync_follow(void)
 		CHECK(info.has_frame && (long long)info.frame_no == idx); /* seen without a sync call */
 		CHECK(q1(rpath, "SELECT count(*) FROM t") == i + 1);
 	}
+	/* a long run of commits: the follow thread keeps the WAL bounded
+	 * (TRUNCATE checkpoints past 1000 frames) */
+	long long big = -1;
+	for (int i = 0; i < 40; i++)
+		big = prim1(&s, "INSERT INTO t SELECT randomblob(3500) FROM (WITH RECURSIVE c(x) AS (SELECT 1 "
+				"UNION ALL SELECT x+1 FROM c WHERE x < 40) SELECT x FROM c)");
+	CHECK(big > 0);
+	struct err e0;
+	CHECK(sync_until(sy, (uint64_t)big, 20000, &e0) == 0);
+	char walp[420];
+	snprintf(walp, sizeof walp, "%s-wal", rpath);
+	struct stat wst;
+	CHECK(stat(walp, &wst) == 0 && wst.st_size < (off_t)1200 * 4120);
+	CHECK(q1(rpath, "SELECT count(*) FROM t") == 5 + 1600);
 	/* sync_until returns at once when reached, and times out beyond */
 	struct sync_info info;
 	sync_position(sy, &info);
@@ -341,7 +356,7 @@ static void test_sync_follow(void)
 		usleep(5000);
 	} while (now_ms() - t0 < 10000);
 	CHECK(info.has_frame && (long long)info.frame_no == idx);
-	CHECK(q1(ipath, "SELECT count(*) FROM t") == 6);
+	CHECK(q1(ipath, "SELECT count(*) FROM t") == 6 + 1600);
 	sync_close(sy);
 	srv_stop(&s);
 }
