@@ -33,6 +33,8 @@
 
 #define REMOTE_STREAM_ID 1
 
+const char *remote_ws_protocols = "hrana3, hrana2";
+
 struct remote {
 	bool ws;
 	int version; /* Hrana version spoken: 3, 2 (or 1) */
@@ -47,6 +49,11 @@ struct remote {
 	char errmsg[512];
 	int64_t changes, total_changes, last_rowid;
 	bool autocommit;
+	/* Hrana 2 (no get_autocommit): the savepoints open, and whether a
+	 * SAVEPOINT started the transaction (then releasing the outermost ends it) */
+	char sp[32][64];
+	int nsp;
+	bool sp_txn;
 	bool has_ri;
 	uint64_t ri;
 	struct buf out, in;
@@ -175,7 +182,7 @@ static int remote_ws_connect(struct remote *r)
 	const char *chosen = NULL;
 	xport_close(r->x);
 	r->x = NULL;
-	if (xport_ws_open(r->url, "hrana3, hrana2", NULL, 0, r->timeout_ms, &r->x, &chosen, &e) != 0)
+	if (xport_ws_open(r->url, remote_ws_protocols, NULL, 0, r->timeout_ms, &r->x, &chosen, &e) != 0)
 		return remote_fail(r, SQLITE_CANTOPEN, 0, "%s", e.msg);
 	r->version = !chosen || !*chosen ? 1 : !strcasecmp(chosen, "hrana3") ? 3 : !strcasecmp(chosen, "hrana2") ? 2 : 0;
 	if (r->version == 0)
@@ -633,14 +640,37 @@ static void remote_after_exec(struct remote *r, struct remote_stmt *s, const str
 	}
 	if (ac_known)
 		return;
-	switch (s->kw) { /* Hrana 2: follow the statements */
+	char name[64];
+	switch (s->kw) { /* Hrana 2: follow the statements as SQLite would */
 	case RKW_BEGIN:
-	case RKW_SAVEPOINT:
 		r->autocommit = false;
+		r->nsp = 0;
+		r->sp_txn = false;
+		break;
+	case RKW_SAVEPOINT:
+		if (r->autocommit) {
+			r->autocommit = false;
+			r->nsp = 0;
+			r->sp_txn = true;
+		}
+		remote_savepoint_name(s->body, s->body_len, name, sizeof name);
+		if (r->nsp < (int)(sizeof r->sp / sizeof r->sp[0]))
+			memcpy(r->sp[r->nsp++], name, sizeof name);
+		break;
+	case RKW_RELEASE:
+		remote_savepoint_name(s->body, s->body_len, name, sizeof name);
+		for (int i = r->nsp - 1; i >= 0; i--)
+			if (!strcmp(r->sp[i], name)) {
+				r->nsp = i;
+				if (i == 0 && r->sp_txn)
+					r->autocommit = true;
+				break;
+			}
 		break;
 	case RKW_COMMIT:
 	case RKW_ROLLBACK:
 		r->autocommit = true;
+		r->nsp = 0;
 		break;
 	default:
 		break;

@@ -14,6 +14,10 @@ int remote_map_error(const struct hr_error *er, int *ext);
  * " (at offset N)" suffix, as sqlite3_errmsg would say it. */
 void remote_clean_message(char *out, size_t cap, const char *msg);
 
+/* remote.c: the WebSocket subprotocols offered (tests lower it to "hrana2"
+ * to exercise the Hrana 2 paths). */
+extern const char *remote_ws_protocols;
+
 /* remote_sql.c */
 struct remote_split {
 	size_t lead;  /* bytes of whitespace, comments and ';' before the statement */
@@ -31,6 +35,9 @@ enum remote_kw {
 	RKW_ROLLBACK_TO, RKW_SAVEPOINT, RKW_RELEASE, RKW_DML /* INSERT/UPDATE/DELETE/REPLACE */
 };
 enum remote_kw remote_keyword(const char *sql, size_t n);
+/* The savepoint named by a SAVEPOINT or RELEASE statement, lower-cased into
+ * out (NUL-terminated); returns its length, 0 if none. */
+size_t remote_savepoint_name(const char *sql, size_t n, char *out, size_t cap);
 /* Which kinds of parameters the statement may hold outside literals,
  * identifiers and comments (false positives are allowed): a bit set of
  * REMOTE_P_POSITIONAL ('?', '?NNN') and REMOTE_P_NAMED (:x, @x, $x). */

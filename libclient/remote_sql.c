@@ -131,3 +131,30 @@ int remote_param_hint(const char *s, size_t n)
 	}
 	return h;
 }
+
+size_t remote_savepoint_name(const char *sql, size_t n, char *out, size_t cap)
+{
+	size_t i = rs_skip_space(sql, n, 0);
+	if (!rs_word(sql, n, &i, "SAVEPOINT")) {
+		if (!rs_word(sql, n, &i, "RELEASE"))
+			return 0;
+		i = rs_skip_space(sql, n, i);
+		size_t j = i;
+		if (rs_word(sql, n, &j, "SAVEPOINT"))
+			i = j;
+	}
+	i = rs_skip_space(sql, n, i);
+	size_t o = 0;
+	if (i < n && (sql[i] == '"' || sql[i] == '`' || sql[i] == '[' || sql[i] == '\'')) {
+		char close = sql[i] == '[' ? ']' : sql[i];
+		for (i++; i < n && sql[i] != close && o + 1 < cap; i++)
+			out[o++] = (char)tolower((unsigned char)sql[i]);
+	} else {
+		for (; i < n && (isalnum((unsigned char)sql[i]) || sql[i] == '_' || (unsigned char)sql[i] >= 0x80) &&
+		       o + 1 < cap;
+		     i++)
+			out[o++] = (char)tolower((unsigned char)sql[i]);
+	}
+	out[o] = 0;
+	return o;
+}

@@ -73,6 +73,11 @@ static void test_keywords(void)
 	CHECK(remote_keyword("/* c */ insert into t values(1)", 31) == RKW_DML);
 	CHECK(remote_keyword("BEGINNING", 9) == RKW_OTHER);
 	CHECK(remote_keyword("SELECT 1", 8) == RKW_OTHER);
+	char nm[64];
+	CHECK(remote_savepoint_name("SAVEPOINT Ab_1", 14, nm, sizeof nm) == 4 && !strcmp(nm, "ab_1"));
+	CHECK(remote_savepoint_name("release savepoint \"X y\"", 23, nm, sizeof nm) == 3 && !strcmp(nm, "x y"));
+	CHECK(remote_savepoint_name("RELEASE [q]", 11, nm, sizeof nm) == 1 && !strcmp(nm, "q"));
+	CHECK(remote_savepoint_name("SELECT 1", 8, nm, sizeof nm) == 0);
 	CHECK(remote_param_hint("SELECT :a", 9) == REMOTE_P_NAMED);
 	CHECK(remote_param_hint("SELECT @b, $c, ?", 16) == (REMOTE_P_NAMED | REMOTE_P_POSITIONAL));
 	CHECK(remote_param_hint("SELECT ':a?', \"@b\" -- $c ?", 27) == 0);
@@ -332,7 +337,17 @@ static void test_transactions(void)
 	/* savepoints */
 	CHECK(run(r, "SAVEPOINT sp1") == SQLITE_DONE);
 	CHECK(!remote_get_autocommit(r));
-	CHECK(run(r, "RELEASE sp1") == SQLITE_DONE);
+	CHECK(run(r, "SAVEPOINT \"Sp2\"") == SQLITE_DONE);
+	CHECK(run(r, "RELEASE sp2") == SQLITE_DONE);
+	CHECK(!remote_get_autocommit(r));
+	CHECK(run(r, "SAVEPOINT sp3") == SQLITE_DONE);
+	CHECK(run(r, "RELEASE SAVEPOINT SP1") == SQLITE_DONE); /* releases sp3 too */
+	CHECK(remote_get_autocommit(r));
+	CHECK(run(r, "BEGIN") == SQLITE_DONE);
+	CHECK(run(r, "SAVEPOINT sp4") == SQLITE_DONE);
+	CHECK(run(r, "RELEASE sp4") == SQLITE_DONE);
+	CHECK(!remote_get_autocommit(r)); /* BEGIN's transaction stays */
+	CHECK(run(r, "ROLLBACK") == SQLITE_DONE);
 	CHECK(remote_get_autocommit(r));
 	/* an error inside a transaction keeps it open (SQLite semantics) */
 	CHECK(run(r, "BEGIN") == SQLITE_DONE);
@@ -654,6 +669,10 @@ int main(void)
 	}
 	px_start();
 	suite("ws");
+	remote_ws_protocols = "hrana2"; /* no get_autocommit: statements are followed */
+	fprintf(stderr, "(hrana2)\n");
+	suite("ws");
+	remote_ws_protocols = "hrana3, hrana2";
 	suite("http");
 	T_RUN(test_http_expiry);
 	px_stop_all();
