@@ -1,6 +1,8 @@
 /* xport: blocking HTTP/1.1 (keep-alive) and WebSocket (RFC 6455, client side)
  * transports over plain TCP or TLS (OpenSSL, system CA store, hostname
- * verification). See xport.h for the contract.
+ * verification). See xport.h for the contract. This file: URLs, connecting,
+ * TLS, raw I/O and HTTP; xport_ws.c: WebSocket; xport_parse.c: the pure
+ * parsers.
  *
  * Invariants: connecting and TLS use a non-blocking socket and poll()
  * against the deadline of the current call (timeout_ms <= 0: no deadline);
@@ -14,7 +16,7 @@
  * WebSocket stays failed.
  * Threads: one thread at a time per xport; the shared SSL_CTX is created once
  * (pthread_once) and is thread-safe. */
-#include "xport.h"
+#include "xport_int.h"
 #include "chunked.h"
 #include "xport_parse.h"
 #include <arpa/inet.h>
@@ -40,28 +42,6 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
-
-#define XPORT_MAX_MSG ((size_t)256 << 20) /* WebSocket message / HTTP body cap */
-
-struct xport {
-	int fd;
-	SSL *ssl;
-	bool tls, ws, broken;
-	char *host;   /* without brackets */
-	char *prefix; /* base path without trailing '/' ("" for none) */
-	char hosthdr[300];
-	char port[8];
-	int timeout_ms;
-	uint64_t deadline; /* ms on CLOCK_MONOTONIC, 0: none */
-	unsigned nreq;     /* requests on this connection (HTTP) */
-	bool idle_timeout; /* re-arm the deadline after every read (streams) */
-	bool blocking;     /* plain TCP after connect: blocking I/O bounded by SO_RCVTIMEO / SO_SNDTIMEO */
-	struct buf rx;
-	size_t rx_off;
-	struct buf tx;
-	uint64_t rng;
-	char chosen[64];
-};
 
 /* ---------------- TLS context ---------------- */
 
@@ -93,7 +73,7 @@ static uint64_t xport_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void xport_arm(struct xport *x)
+void xport_arm(struct xport *x)
 {
 	x->deadline = x->timeout_ms > 0 ? xport_now_ms() + (uint64_t)x->timeout_ms : 0;
 }
@@ -158,7 +138,7 @@ static void xport_sigpipe_restore(struct xport_sigpipe *g)
 /* Splits scheme://[user@]host[:port][/path][?query]. tls / ws from the
  * scheme; want_ws picks libsql:// 's meaning. "?tls=0" on libsql:// means
  * plain TCP (as libSQL clients read it). */
-static int xport_url(struct xport *x, const char *url, bool want_ws, struct err *e)
+int xport_url(struct xport *x, const char *url, bool want_ws, struct err *e)
 {
 	const char *p = strstr(url, "://");
 	if (!p)
@@ -297,7 +277,7 @@ static void xport_disconnect(struct xport *x)
 	x->blocking = false;
 }
 
-static int xport_connect(struct xport *x, struct err *e)
+int xport_connect(struct xport *x, struct err *e)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
 	int gr = getaddrinfo(x->host, x->port, &hints, &res);
@@ -369,7 +349,7 @@ static int xport_connect(struct xport *x, struct err *e)
 
 /* ---------------- raw I/O ---------------- */
 
-static int xport_write(struct xport *x, const void *data, size_t n, struct err *e)
+int xport_write(struct xport *x, const void *data, size_t n, struct err *e)
 {
 	const char *p = data;
 	while (n) {
@@ -419,7 +399,7 @@ broken:
 
 /* Reads what is available (waiting for at least one byte) into x->rx.
  * Returns the number of bytes read, 0 at end of stream, <0 on error. */
-static long xport_read(struct xport *x, struct err *e)
+long xport_read(struct xport *x, struct err *e)
 {
 	if (x->rx_off && x->rx_off == x->rx.len)
 		x->rx.len = x->rx_off = 0;
@@ -488,14 +468,14 @@ static long xport_read(struct xport *x, struct err *e)
 	}
 }
 
-static int xport_cut(struct xport *x, struct err *e, const char *what)
+int xport_cut(struct xport *x, struct err *e, const char *what)
 {
 	x->broken = true;
 	return err_set(e, "connection to %s:%s closed %s", x->host, x->port, what), XPORT_E_IO;
 }
 
 /* Reads until a whole response head is in rx; fills h and consumes it. */
-static int xport_read_head(struct xport *x, struct xp_head *h, bool *got_any, struct err *e)
+int xport_read_head(struct xport *x, struct xp_head *h, bool *got_any, struct err *e)
 {
 	for (;;) {
 		long hl = xp_head_parse(x->rx.p + x->rx_off, x->rx.len - x->rx_off, h);
@@ -518,7 +498,7 @@ static int xport_read_head(struct xport *x, struct xp_head *h, bool *got_any, st
 	}
 }
 
-static struct xport *xport_new(int timeout_ms)
+struct xport *xport_new(int timeout_ms)
 {
 	struct xport *x = calloc(1, sizeof *x);
 	if (!x)
@@ -620,7 +600,7 @@ static int xport_http_exchange(struct xport *x, struct xp_head *h, struct err *e
 
 /* Reads the body after h, giving each piece to sink; sink returns non-zero to
  * stop. Returns 0, 1 (stopped), or an error. */
-static int xport_http_body(struct xport *x, const struct xp_head *h,
+int xport_http_body(struct xport *x, const struct xp_head *h,
 			   int (*sink)(void *arg, const void *p, size_t n), void *arg, struct err *e)
 {
 	bool until_close = !h->chunked && h->content_length < 0 && h->status != 204 && h->status != 304;
@@ -687,13 +667,8 @@ static int xport_http_body(struct xport *x, const struct xp_head *h,
 	}
 }
 
-struct xport_sink_buf {
-	struct buf *b;
-	size_t start;
-	bool too_big;
-};
 
-static int xport_sink_to_buf(void *arg, const void *p, size_t n)
+int xport_sink_to_buf(void *arg, const void *p, size_t n)
 {
 	struct xport_sink_buf *s = arg;
 	if (s->b->len - s->start + n > XPORT_MAX_MSG) {
@@ -748,203 +723,4 @@ int xport_http_post_stream(struct xport *x, const char *path, const char *conten
 	if (rc == 0 && h.conn_close)
 		x->broken = true;
 	return rc;
-}
-
-/* ---------------- WebSocket ---------------- */
-
-int xport_ws_open(const char *url, const char *subprotocols, const struct xport_hdr *hdrs, size_t nhdrs,
-		  int timeout_ms, struct xport **out, const char **chosen, struct err *e)
-{
-	*out = NULL;
-	if (chosen)
-		*chosen = NULL;
-	struct xport *x = xport_new(timeout_ms);
-	if (!x)
-		return err_set(e, "out of memory"), XPORT_E_CONNECT;
-	int rc = xport_url(x, url, true, e);
-	if (rc == 0) {
-		xport_arm(x);
-		rc = xport_connect(x, e);
-	}
-	if (rc != 0)
-		goto fail;
-	unsigned char rk[16];
-	if (RAND_bytes(rk, sizeof rk) != 1 && getrandom(rk, sizeof rk, 0) != sizeof rk) {
-		rc = (err_set(e, "no randomness for the WebSocket key"), XPORT_E_CONNECT);
-		goto fail;
-	}
-	char key[32], want[32];
-	EVP_EncodeBlock((unsigned char *)key, rk, sizeof rk);
-	xp_ws_accept(key, want);
-	buf_printf(&x->tx,
-		   "GET %s/ HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-		   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n",
-		   x->prefix, x->hosthdr, key);
-	if (subprotocols && *subprotocols)
-		buf_printf(&x->tx, "Sec-WebSocket-Protocol: %s\r\n", subprotocols);
-	for (size_t i = 0; i < nhdrs; i++)
-		buf_printf(&x->tx, "%s: %s\r\n", hdrs[i].name, hdrs[i].value);
-	buf_put(&x->tx, "\r\n", 2);
-	struct xp_head h;
-	bool got_any = false;
-	if ((rc = xport_write(x, x->tx.p, x->tx.len, e)) != 0 || (rc = xport_read_head(x, &h, &got_any, e)) != 0) {
-		rc = XPORT_E_CONNECT;
-		goto fail;
-	}
-	if (h.status != 101) {
-		/* the body usually says why (e.g. no matching subprotocol) */
-		struct buf body;
-		buf_init(&body);
-		struct xport_sink_buf s = {.b = &body};
-		if (h.content_length >= 0 && h.content_length < 4096)
-			xport_http_body(x, &h, xport_sink_to_buf, &s, NULL);
-		rc = (err_set(e, "WebSocket upgrade refused by %s:%s: HTTP %d%s%.200s", x->host, x->port, h.status,
-			     body.len ? ": " : "", body.len ? body.p : ""),
-		XPORT_E_CONNECT);
-		buf_free(&body);
-		goto fail;
-	}
-	if (!h.upgrade_websocket || !h.conn_upgrade || strcmp(h.accept, want) != 0) {
-		rc = (err_set(e, "bad WebSocket handshake answer from %s:%s (Upgrade/Connection/Sec-WebSocket-Accept)",
-			     x->host, x->port),
-		XPORT_E_CONNECT);
-		goto fail;
-	}
-	snprintf(x->chosen, sizeof x->chosen, "%s", h.protocol);
-	if (subprotocols && *subprotocols && x->chosen[0]) {
-		size_t cl = strlen(x->chosen);
-		bool offered = false;
-		for (const char *p = subprotocols; *p;) {
-			p += strspn(p, ", ");
-			size_t tl = strcspn(p, ", ");
-			if (tl == cl && !strncasecmp(p, x->chosen, cl))
-				offered = true;
-			p += tl;
-		}
-		if (!offered) {
-			rc = (err_set(e, "server picked a subprotocol we did not offer: %s", x->chosen), XPORT_E_CONNECT);
-			goto fail;
-		}
-	}
-	x->ws = true;
-	if (chosen)
-		*chosen = x->chosen;
-	*out = x;
-	return 0;
-fail:
-	xport_close(x);
-	return rc;
-}
-
-static void xport_mask_key(struct xport *x, uint8_t m[4])
-{
-	uint64_t v = x->rng;
-	v ^= v >> 12;
-	v ^= v << 25;
-	v ^= v >> 27;
-	x->rng = v;
-	uint32_t r = (uint32_t)((v * 0x2545F4914F6CDD1DULL) >> 32);
-	memcpy(m, &r, 4);
-}
-
-static int xport_ws_frame(struct xport *x, int opcode, const void *p, size_t n, struct err *e)
-{
-	if (x->broken)
-		return err_set(e, "WebSocket to %s:%s is closed", x->host, x->port), XPORT_E_IO;
-	uint8_t mask[4];
-	xport_mask_key(x, mask);
-	x->tx.len = 0;
-	buf_reserve(&x->tx, 14 + n);
-	size_t hl = xp_frame_header((uint8_t *)x->tx.p, opcode, true, n, mask);
-	memcpy(x->tx.p + hl, p, n);
-	xp_mask((uint8_t *)x->tx.p + hl, n, mask, 0);
-	x->tx.len = hl + n;
-	return xport_write(x, x->tx.p, x->tx.len, e);
-}
-
-int xport_ws_send(struct xport *x, const void *p, size_t n, struct err *e)
-{
-	xport_arm(x);
-	return xport_ws_frame(x, XP_OP_TEXT, p, n, e);
-}
-
-int xport_ws_recv(struct xport *x, struct buf *msg, struct err *e)
-{
-	if (x->broken)
-		return err_set(e, "WebSocket to %s:%s is closed", x->host, x->port), XPORT_E_IO;
-	xport_arm(x);
-	size_t start = msg->len;
-	bool in_msg = false;
-	for (;;) {
-		struct xp_frame f;
-		size_t avail = x->rx.len - x->rx_off;
-		const uint8_t *p = (const uint8_t *)x->rx.p + x->rx_off;
-		int hl = xp_frame_parse(p, avail, &f);
-		if (hl < 0 || (hl > 0 && f.masked)) {
-			x->broken = true;
-			return err_set(e, "invalid WebSocket frame from %s:%s", x->host, x->port), XPORT_E_IO;
-		}
-		if (hl > 0 && f.len > XPORT_MAX_MSG) {
-			x->broken = true;
-			return err_set(e, "WebSocket message too large (%llu bytes)", (unsigned long long)f.len), XPORT_E_IO;
-		}
-		if (hl > 0 && avail - (size_t)hl >= f.len) {
-			const uint8_t *pl = p + hl;
-			size_t n = (size_t)f.len;
-			x->rx_off += (size_t)hl + n;
-			switch (f.opcode) {
-			case XP_OP_PING: {
-				uint8_t copy[125];
-				memcpy(copy, pl, n);
-				int rc = xport_ws_frame(x, XP_OP_PONG, copy, n, e);
-				if (rc)
-					return rc;
-				continue;
-			}
-			case XP_OP_PONG:
-				continue;
-			case XP_OP_CLOSE: {
-				unsigned code = n >= 2 ? (unsigned)pl[0] << 8 | pl[1] : 1005;
-				char reason[128];
-				size_t rl = n > 2 ? n - 2 : 0;
-				if (rl >= sizeof reason)
-					rl = sizeof reason - 1;
-				memcpy(reason, pl + 2, rl);
-				reason[rl] = 0;
-				uint8_t echo[2] = {(uint8_t)(code >> 8), (uint8_t)code};
-				if (code != 1005)
-					xport_ws_frame(x, XP_OP_CLOSE, echo, 2, NULL);
-				x->broken = true;
-				return err_set(e, "WebSocket closed by %s:%s (code %u%s%s)", x->host, x->port, code,
-					       rl ? ": " : "", reason),
-				       XPORT_E_IO;
-			}
-			case XP_OP_CONT:
-				if (!in_msg)
-					goto bad_seq;
-				break;
-			default: /* text, binary */
-				if (in_msg)
-					goto bad_seq;
-				in_msg = true;
-				break;
-			}
-			if (msg->len - start + n > XPORT_MAX_MSG) {
-				x->broken = true;
-				return err_set(e, "WebSocket message too large"), XPORT_E_IO;
-			}
-			buf_put(msg, pl, n);
-			if (f.fin)
-				return 0;
-			continue;
-		}
-		long k = xport_read(x, e);
-		if (k < 0)
-			return (int)k;
-		if (k == 0)
-			return xport_cut(x, e, in_msg ? "in the middle of a WebSocket message" : "(WebSocket)");
-	}
-bad_seq:
-	x->broken = true;
-	return err_set(e, "WebSocket fragments out of order from %s:%s", x->host, x->port), XPORT_E_IO;
 }
