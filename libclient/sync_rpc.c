@@ -50,8 +50,7 @@ static void sync_rpc_resp_add(struct arena *a, struct sync_rpc_resp *r, const ui
 
 /* Feeds a response body to d; data frames go to r, the trailer to r->status. */
 static int sync_rpc_body_feed(struct arena *a, struct grpcweb_dec *d, struct sync_rpc_resp *r, const uint8_t *p,
-			      size_t n,
-		     bool *got_trailer, struct err *e)
+			      size_t n, bool *got_trailer, struct err *e)
 {
 	while (n > 0) {
 		size_t used = 0;
