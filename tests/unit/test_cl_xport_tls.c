@@ -1,5 +1,5 @@
 /* Unit tests of xport's TLS: a self-signed certificate for "localhost" made
- * with the openssl tool in a temp dir is the only CA (SSL_CERT_FILE, read
+ * here with OpenSSL's API, written to a temp dir, is the only CA (SSL_CERT_FILE, read
  * by OpenSSL's default verify paths), and an OpenSSL server thread in this
  * process answers HTTPS and WSS. Checked: requests and WebSocket messages
  * over TLS, hostname verification (the same server reached as 127.0.0.1 is
@@ -10,6 +10,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 #include <openssl/ssl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -102,27 +105,59 @@ static void *srv_main(void *arg)
 	}
 }
 
+/* A self-signed P-256 certificate for DNS:localhost, written to cert_path
+ * (the trust store of this test); the key stays in memory for the server. */
+static EVP_PKEY *make_cert(const char *cert_path)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *c = X509_new();
+	if (!k || !c)
+		return NULL;
+	X509_set_version(c, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(c), 1);
+	X509_gmtime_adj(X509_getm_notBefore(c), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(c), 2 * 86400);
+	X509_set_pubkey(c, k);
+	X509_NAME *n = X509_get_subject_name(c);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1, 0);
+	X509_set_issuer_name(c, n);
+	X509V3_CTX v3;
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, c, c, NULL, NULL, 0);
+	X509_EXTENSION *san = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "DNS:localhost");
+	X509_EXTENSION *bc = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
+	int ok = san && bc && X509_add_ext(c, san, -1) && X509_add_ext(c, bc, -1) && X509_sign(c, k, EVP_sha256());
+	X509_EXTENSION_free(san);
+	X509_EXTENSION_free(bc);
+	FILE *f = ok ? fopen(cert_path, "w") : NULL;
+	ok = f && PEM_write_X509(f, c);
+	if (f)
+		fclose(f);
+	if (ok && srv_ctx == NULL) {
+		srv_ctx = SSL_CTX_new(TLS_server_method());
+		ok = srv_ctx && SSL_CTX_use_certificate(srv_ctx, c) == 1 && SSL_CTX_use_PrivateKey(srv_ctx, k) == 1;
+	}
+	X509_free(c);
+	if (!ok) {
+		EVP_PKEY_free(k);
+		return NULL;
+	}
+	return k;
+}
+
 static int setup(void)
 {
 	snprintf(dir, sizeof dir, "%s/sqlwire-tls-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir))
 		return -1;
-	char cmd[1024];
-	snprintf(cmd, sizeof cmd,
-		 "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
-		 "-addext subjectAltName=DNS:localhost -keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1",
-		 dir, dir);
-	if (system(cmd) != 0)
-		return -1;
-	char cert[300], key[300];
+	char cert[300];
 	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-	snprintf(key, sizeof key, "%s/key.pem", dir);
+	EVP_PKEY *k = make_cert(cert);
+	if (!k)
+		return -1;
+	EVP_PKEY_free(k); /* the server context holds its own reference */
 	setenv("SSL_CERT_FILE", cert, 1); /* before xport's first TLS use */
 	setenv("SSL_CERT_DIR", dir, 1);
-	srv_ctx = SSL_CTX_new(TLS_server_method());
-	if (!srv_ctx || SSL_CTX_use_certificate_file(srv_ctx, cert, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(srv_ctx, key, SSL_FILETYPE_PEM) != 1)
-		return -1;
 	srv_fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -146,9 +181,9 @@ static void teardown(void)
 	close(fd);
 	close(srv_fd);
 	SSL_CTX_free(srv_ctx);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
+	char cert[300];
+	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+	if (unlink(cert) != 0 || rmdir(dir) != 0)
 		fprintf(stderr, "cannot remove %s\n", dir);
 }
 
@@ -247,7 +282,7 @@ int main(void)
 {
 	alarm(120);
 	if (setup() != 0) {
-		fprintf(stderr, "TLS test setup failed (openssl tool, loopback)\n");
+		fprintf(stderr, "TLS test setup failed (certificate, loopback)\n");
 		t_fail++;
 		return T_DONE();
 	}
