@@ -2,13 +2,15 @@
  * build/release) on an ephemeral loopback port in a temp dir, for the C unit
  * tests of the client library, and stops it again. Header-only (static
  * functions); one sqld per test binary at a time. An alarm() watchdog set by
- * the caller keeps a hung test from running forever. */
+ * the caller keeps a hung test from running forever; sqld gets SIGKILL when
+ * the test process dies (PR_SET_PDEATHSIG), however it dies. */
 #ifndef SQLWIRE_SQLD_CHILD_H
 #define SQLWIRE_SQLD_CHILD_H
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,6 +40,8 @@ static int sqld_start(struct sqld_child *c)
 	if (c->pid < 0)
 		return -1;
 	if (c->pid == 0) {
+		/* dies with the test, even if the test is killed or aborts */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		char errf[310];
 		snprintf(errf, sizeof errf, "%s/stderr", c->dir);
 		FILE *o = freopen(out, "w", stdout);
