@@ -70,6 +70,83 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/libsqld.a $(B)/libproto.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+
+# ---- libsqlwire (libclient/): the C client library ----
+# libsqlwire.a / .so hold libclient/*.c plus the proto/ code and generated
+# protobuf-c code they use. Unit tests named tests/unit/test_cl_*.c link
+# libsqlwire.a instead of libsqld.a.
+CLIENT_SRC := $(wildcard libclient/*.c)
+CLIENT_OBJ := $(CLIENT_SRC:%.c=$(B)/obj/%.o)
+CLIENT_PIC_OBJ := $(CLIENT_SRC:%.c=$(B)/pic/%.o) $(PROTO_SRC:%.c=$(B)/pic/%.o) $(GEN_C:$(B)/gen/%.c=$(B)/pic/gen/%.o)
+CLIENT_ALL := $(if $(CLIENT_SRC),$(B)/libsqlwire.a $(B)/libsqlwire.so)
+all: $(CLIENT_ALL)
+$(CLIENT_OBJ): | $(GEN_H)
+$(B)/libsqlwire.a: $(CLIENT_OBJ) $(PROTO_OBJ) $(GEN_OBJ)
+	ar rcs $@ $^
+$(B)/pic/%.o: %.c | $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -Ilibclient -MMD -MP -c $< -o $@
+$(B)/pic/gen/%.o: $(B)/gen/%.c | $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c $< -o $@
+$(B)/libsqlwire.so: $(CLIENT_PIC_OBJ)
+	$(CC) $(ALL_LDFLAGS) -shared -Wl,-soname,libsqlwire.so.0 -o $@ $^ $(LIBS)
+$(B)/tests/test_cl_%: $(B)/obj/tests/unit/test_cl_%.o $(B)/libsqlwire.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/obj/libclient/%.o: libclient/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ilibclient -MMD -MP -c $< -o $@
+$(B)/obj/tests/unit/test_cl_%.o: tests/unit/test_cl_%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ilibclient -MMD -MP -c $< -o $@
+# C examples (examples/c/) and the C driver of the client integration tests
+# (tests/integ/client/, run by tests/integ/client_*.test.mjs), linked against
+# libsqlwire.a. compat_sqlite3 is a plain sqlite3 program: include/compat
+# first on the include path makes its #include <sqlite3.h> land on sqlwire.
+CLIENT_EX_BIN := $(if $(CLIENT_SRC),$(B)/examples/remote_query $(B)/examples/replica $(B)/examples/compat_sqlite3 \
+	$(B)/tests/cl_integ)
+all: $(CLIENT_EX_BIN)
+$(B)/examples/compat_sqlite3: examples/c/compat_sqlite3.c $(B)/libsqlwire.a include/sqlwire.h include/sqlwire_sqlite3.h
+	@mkdir -p $(dir $@)
+	$(CC) -Iinclude/compat $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libsqlwire.a $(LIBS)
+$(B)/examples/%: examples/c/%.c $(B)/libsqlwire.a include/sqlwire.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(B)/libsqlwire.a $(LIBS)
+$(B)/tests/cl_integ: $(wildcard tests/integ/client/*.c) $(B)/libsqlwire.a include/sqlwire.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $(filter %.c,$^) $(B)/libsqlwire.a $(LIBS)
+
+# cl_integ under ThreadSanitizer (every libclient and proto source built in,
+# whatever the variant): tests/integ/client_tsan.test.mjs runs its replica
+# section (threads sharing a connection, follow and interval threads).
+$(B)/tests/cl_integ_tsan: $(wildcard tests/integ/client/*.c) $(CLIENT_SRC) $(PROTO_SRC) $(GEN_C) $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -fsanitize=thread -Iproto -Iinclude -Ilibclient -Itests/unit -I$(B)/gen \
+		$(PKG_CFLAGS) -o $@ $(wildcard tests/integ/client/*.c) $(CLIENT_SRC) $(PROTO_SRC) $(GEN_C) $(LIBS)
+all: $(if $(CLIENT_SRC),$(B)/tests/cl_integ_tsan)
+
+# bench/client/replica_read.c: a replica's local point read vs plain sqlite3
+# (not part of `all`; bench/run.sh builds and runs it with --sqld-port).
+$(B)/bench/sqlwire-bench-client-replica: bench/client/replica_read.c bench/util.c $(B)/libsqlwire.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ibench $(ALL_LDFLAGS) -o $@ $(filter %.c,$^) $(B)/libsqlwire.a $(LIBS)
+
+# make install PREFIX=... [DESTDIR=...]: the library, its headers and two
+# pkg-config modules: sqlwire (native API) and sqlwire-sqlite3 (cflags put the
+# compatibility directory holding sqlite3.h first).
+PREFIX ?= /usr/local
+.PHONY: install
+install: $(B)/libsqlwire.a $(B)/libsqlwire.so
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/sqlwire-compat
+	install -m 644 include/sqlwire.h include/sqlwire_sqlite3.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/compat/sqlite3.h $(DESTDIR)$(PREFIX)/include/sqlwire-compat/
+	install -m 644 $(B)/libsqlwire.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(B)/libsqlwire.so $(DESTDIR)$(PREFIX)/lib/libsqlwire.so.0
+	ln -sf libsqlwire.so.0 $(DESTDIR)$(PREFIX)/lib/libsqlwire.so
+	sed 's|@PREFIX@|$(PREFIX)|g' libclient/sqlwire.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/sqlwire.pc
+	sed 's|@PREFIX@|$(PREFIX)|g' libclient/sqlwire-sqlite3.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/sqlwire-sqlite3.pc
+
 run: deps
 	$(MAKE) $(B)/sqld
 	$(B)/sqld $(SQLD_ARGS)
@@ -96,6 +173,10 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
 FUZZ_PROTO_ONLY := fuzz_hjson fuzz_hpb fuzz_chunked fuzz_grpcweb fuzz_bincode fuzz_replpb fuzz_walfmt
 # authentication (issue 5): the JWT parser links only proto/
 FUZZ_PROTO_ONLY += fuzz_jwt
+# libsqlwire decoders (fuzz_xport builds libclient/xport_parse.c in itself)
+FUZZ_PROTO_ONLY += fuzz_hjson_client fuzz_xport fuzz_jtree
+# fuzz_cl_conv builds libclient/conv.c and uri.c in itself (api's value and URI parsers)
+FUZZ_PROTO_ONLY += fuzz_cl_conv
 build/fuzz/%: tests/fuzz/%.c $(PROTO_SRC) $(SQLD_SRC) $(GEN_C) $(GEN_H)
 	@mkdir -p build/fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $< $(PROTO_SRC) $(GEN_C) $(if $(filter $*,$(FUZZ_PROTO_ONLY)),,$(SQLD_SRC)) $(LIBS)
@@ -110,3 +191,37 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- replica sync (libclient/apply, meta, sync): fault driver, fuzz, bench ----
+# build/<v>/fault/replica_driver: the process tests/fault/replica.test.mjs
+# kills with SIGKILL; build/<v>/bench/client_sync: replica lag and sync
+# throughput (bench/client/sync.c), run as
+#   build/<v>/bench/client_sync [seconds]   (SQLWIRE_BUILD=build/<v> for sqld)
+all: $(B)/fault/replica_driver $(B)/bench/client_sync
+$(B)/obj/tests/fault/%.o: tests/fault/%.c | $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ilibclient -MMD -MP -c $< -o $@
+$(B)/fault/replica_driver: $(B)/obj/tests/fault/replica_driver.o $(B)/libsqlwire.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/obj/bench/client/%.o: bench/client/%.c | $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ilibclient -MMD -MP -c $< -o $@
+$(B)/bench/client_sync: $(B)/obj/bench/client/sync.o $(B)/libsqlwire.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+# fuzz_meta tests libclient/meta.c (with proto/ only)
+build/fuzz/fuzz_meta: tests/fuzz/fuzz_meta.c libclient/meta.c $(PROTO_SRC) $(GEN_C) $(GEN_H)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) -Ilibclient -o $@ $< libclient/meta.c $(PROTO_SRC) $(GEN_C) $(LIBS)
+
+# ---- bench: libsqlwire remote round trip (bench/client/remote.c) ----
+# build/<v>/bench/client_remote: point SELECT through libsqlwire over
+# WebSocket (and HTTP) vs PostgreSQL via libpq, with bench/util.c and
+# bench/pg.c; needs sqld and PostgreSQL running (bench/run.sh starts both):
+#   build/<v>/bench/client_remote --sqld-port P --pg-port Q [--rounds N] [--round-ms MS]
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+$(B)/bench/client_remote: bench/client/remote.c bench/util.c bench/pg.c bench/ws.c bench/bench.h $(B)/libsqlwire.a include/sqlwire.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(PQ_CFLAGS) -Ibench $(ALL_LDFLAGS) -o $@ bench/client/remote.c bench/util.c bench/pg.c bench/ws.c \
+		$(B)/libsqlwire.a $(LIBS) -lpq -lcrypto
