@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { startSqld, ROOT, BUILD } from "../interop/lib/sqld.mjs";
+import { keypair, mint, writeFile } from "./lib/jwt.mjs";
 
 const run = promisify(execFile);
 const bin = (p) => path.resolve(ROOT, BUILD, p);
@@ -59,6 +60,15 @@ test("remote over WebSocket: every API function", async (t) => {
 test("remote over HTTP: every API function", async (t) => {
 	const s = await sqld(t);
 	await integ(["remote", s.url]);
+});
+
+test("auth tokens: remote (ws, http) and replica against a JWT-protected sqld", async (t) => {
+	const d = await tmpdir(t);
+	const kp = keypair();
+	const keyFile = await writeFile(d, "key.pem", kp.pem);
+	const s = await startSqld({ args: ["--auth-jwt-key-file", keyFile] });
+	t.after(() => s.stop());
+	await integ(["auth", path.join(d, "replica.db"), s.wsUrl, mint(kp, { a: "rw" }), mint(kp, { a: "ro" })]);
 });
 
 test("embedded replica: routing, read-your-writes, transactions, sync; then offline", async (t) => {

@@ -4,6 +4,8 @@
  *   cl_integ remote URL          every API function on a REMOTE connection
  *   cl_integ replica PATH URL    routing, read-your-writes, transactions and
  *                                sync on an embedded replica of URL at PATH
+ *   cl_integ auth PATH WS_URL RW_TOKEN RO_TOKEN   tokens and a JWT-protected
+ *                                sqld: remote (ws, http) and replica
  *   cl_integ offline PATH URL    the replica at PATH with its primary down:
  *                                open and local reads work, sync fails clearly
  *
@@ -553,8 +555,92 @@ static void ryw_down(void)
 	CHECK(sqlwire_close(db) == SQLWIRE_OK);
 }
 
+/* ---- auth: sqld started with a JWT key; tokens made by the test ---- */
+static const char *tok_rw, *tok_ro;
+
+/* The result of running sql on a REMOTE connection opened with token. */
+static int remote_run(const char *u, const char *token, const char *sql)
+{
+	sqlwire_config cfg;
+	sqlwire_config_init(&cfg);
+	cfg.auth_token = token;
+	sqlwire *db = NULL;
+	int rc = sqlwire_open_config(u, &db, SQLWIRE_OPEN_READWRITE, &cfg);
+	if (rc == SQLWIRE_OK)
+		rc = sqlwire_exec(db, sql, NULL, NULL, NULL);
+	if (rc != SQLWIRE_OK && !strstr(sqlwire_errmsg(db), "uth") && !strstr(sqlwire_errmsg(db), "orbidden"))
+		fprintf(stderr, "remote_run(%s): %d %s\n", sql, rc, sqlwire_errmsg(db));
+	sqlwire_close(db);
+	return rc;
+}
+
+static void a_remote(void)
+{
+	/* url is ws://..., the same server over http:// is derived from it */
+	char http_url[256];
+	snprintf(http_url, sizeof http_url, "http://%s", url + strlen("ws://"));
+	const char *urls[] = {url, http_url};
+	for (int i = 0; i < 2; i++) {
+		const char *u = urls[i];
+		CHECK(remote_run(u, tok_rw, "CREATE TABLE IF NOT EXISTS a(x); INSERT INTO a VALUES (1)") == SQLWIRE_OK);
+		CHECK(remote_run(u, tok_ro, "SELECT count(*) FROM a") == SQLWIRE_OK);
+		/* a read-only token cannot write, no token and a bad token get nothing */
+		CHECK(remote_run(u, tok_ro, "INSERT INTO a VALUES (2)") != SQLWIRE_OK);
+		CHECK(remote_run(u, NULL, "SELECT count(*) FROM a") == SQLWIRE_AUTH);
+		CHECK(remote_run(u, "not-a-jwt", "SELECT count(*) FROM a") == SQLWIRE_AUTH);
+	}
+	sqlwire *db = NULL;
+	sqlwire_config cfg;
+	sqlwire_config_init(&cfg);
+	cfg.auth_token = tok_rw;
+	CHECK(sqlwire_open_config(url, &db, SQLWIRE_OPEN_READWRITE, &cfg) == SQLWIRE_OK);
+	CHECK(one_int(db, "SELECT count(*) FROM a") == 2);
+	sqlwire_close(db);
+}
+
+static void a_replica(void)
+{
+	char http_url[256];
+	snprintf(http_url, sizeof http_url, "http://%s", url + strlen("ws://"));
+	/* without a token the replica opens (offline-capable) but cannot sync */
+	sqlwire_config cfg;
+	sqlwire_config_init(&cfg);
+	cfg.sync_url = http_url;
+	sqlwire *db = NULL;
+	CHECK(sqlwire_open_config(path, &db, SQLWIRE_OPEN_READWRITE | SQLWIRE_OPEN_CREATE, &cfg) == SQLWIRE_OK);
+	sqlwire_sync_info info;
+	CHECK(sqlwire_sync(db, &info) != SQLWIRE_OK);
+	sqlwire_close(db);
+	/* with the read-write token: sync, local read, forwarded write, read-your-writes */
+	cfg.auth_token = tok_rw;
+	CHECK(sqlwire_open_config(path, &db, SQLWIRE_OPEN_READWRITE | SQLWIRE_OPEN_CREATE, &cfg) == SQLWIRE_OK);
+	CHECK(sqlwire_sync(db, &info) == SQLWIRE_OK);
+	CHECK(info.frames_applied > 0);
+	CHECK(one_int(db, "SELECT count(*) FROM a") == 2);
+	CHECK(sqlwire_exec(db, "INSERT INTO a VALUES (3)", NULL, NULL, NULL) == SQLWIRE_OK);
+	CHECK(one_int(db, "SELECT count(*) FROM a") == 3);
+	CHECK(file_count("SELECT count(*) FROM a") == 3);
+	sqlwire_close(db);
+	/* the read-only token syncs but its write is refused on the primary */
+	cfg.auth_token = tok_ro;
+	CHECK(sqlwire_open_config(path, &db, SQLWIRE_OPEN_READWRITE | SQLWIRE_OPEN_CREATE, &cfg) == SQLWIRE_OK);
+	CHECK(sqlwire_sync(db, &info) == SQLWIRE_OK);
+	CHECK(sqlwire_exec(db, "INSERT INTO a VALUES (4)", NULL, NULL, NULL) != SQLWIRE_OK);
+	CHECK(one_int(db, "SELECT count(*) FROM a") == 3);
+	sqlwire_close(db);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 6 && !strcmp(argv[1], "auth")) {
+		path = argv[2];
+		url = argv[3];
+		tok_rw = argv[4];
+		tok_ro = argv[5];
+		T_RUN(a_remote);
+		T_RUN(a_replica);
+		return T_DONE();
+	}
 	if (argc == 3 && !strcmp(argv[1], "remote")) {
 		url = argv[2];
 		T_RUN(r_open);
