@@ -10,6 +10,7 @@
 #                   cluster all live under one directory, so on one disk
 #   BENCH_ARGS      extra flags for sqlwire-bench run (e.g. "--rounds 3 --tput-ms 2000")
 #   BENCH_REPL_ARGS extra flags for sqlwire-bench-repl run, sections 4-6 (e.g. "--only 56 --sync-mb 64")
+#   BENCH_CLIENT_ARGS extra flags for the libsqlwire remote bench (e.g. "--rounds 4")
 #   PG_BIN          PostgreSQL binaries (default /usr/lib/postgresql/15/bin)
 #   BENCH_NICE      e.g. -10 (root only): run sqld, PostgreSQL and the client at
 #                   that nice level, so other people's jobs on a shared machine
@@ -42,6 +43,11 @@ cc -O2 -g -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -std=c11 -D_GNU_SOU
 	-Ibench -Iproto -Isqld -I"$build/gen" -o "$bin_repl" bench/repl/*.c bench/util.c bench/ws.c \
 	-Wl,--start-group "$here/$build/libsqld.a" "$here/$build/libproto.a" -Wl,--end-group \
 	$(pkg-config --libs sqlite3 libwebsockets jansson libprotobuf-c openssl) -lcrypto -lpthread -lm
+
+# ---- section 7: libsqlwire (remote round trip vs PostgreSQL, replica point
+# read vs plain sqlite3, follow-mode lag and sync throughput vs a file copy) ----
+make --no-print-directory -s VARIANT="$(basename "$build")" "$build/bench/client_remote" \
+	"$build/bench/sqlwire-bench-client-replica" "$build/bench/client_sync"
 
 nice_cmd=()
 [ -n "${BENCH_NICE:-}" ] && nice_cmd=(nice -n "$BENCH_NICE")
@@ -131,5 +137,19 @@ wait "$bench_pid"
 # client, which die with it) under $tmp; section 6 runs in the client ----
 # shellcheck disable=SC2086
 "${nice_cmd[@]}" "$bin_repl" run --sqld-bin "$sqld" --dir "$tmp" ${BENCH_REPL_ARGS:-} &
+bench_pid=$!
+wait "$bench_pid"
+
+# ---- section 7: libsqlwire ----
+echo
+echo "== 7. libsqlwire =="
+# shellcheck disable=SC2086
+"${nice_cmd[@]}" "$here/$build/bench/client_remote" --sqld-port "$sqld_port" --pg-port "$pg_port" ${BENCH_CLIENT_ARGS:-} &
+bench_pid=$!
+wait "$bench_pid"
+"${nice_cmd[@]}" "$here/$build/bench/sqlwire-bench-client-replica" --sqld-port "$sqld_port" --dir "$tmp" &
+bench_pid=$!
+wait "$bench_pid"
+SQLWIRE_BUILD="$build" "${nice_cmd[@]}" "$here/$build/bench/client_sync" &
 bench_pid=$!
 wait "$bench_pid"
