@@ -425,7 +425,13 @@ int sync_open(const struct sync_opts *o, struct sync **out, struct err *e)
 		sync_close(s);
 		return err_set(e, "sync: out of memory"), SYNC_E_LOCAL;
 	}
-	int rc = apply_open(s->db_path, NULL, &s->ap, e);
+	/* Power loss: a transaction's frames reach the disk (fsync of the -wal)
+	 * before the position record that names it is written, so the stored
+	 * position is never ahead of the data even when the kernel writes the
+	 * position file first. One fsync per transaction, as the primary pays
+	 * at synchronous=FULL. */
+	struct apply_opts ao = {.sync_full = true};
+	int rc = apply_open(s->db_path, &ao, &s->ap, e);
 	if (rc == 0)
 		rc = meta_open(s->db_path, &s->mt, e);
 	if (rc == 0 && settle(s, false, e) != 0) {
