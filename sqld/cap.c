@@ -55,6 +55,16 @@ static uint32_t cap_wal_frames(struct cap *c)
 	return frames;
 }
 
+/* The WAL's live length (frames up to the last commit captured); no I/O. */
+static uint32_t cap_live_frames(struct cap *c)
+{
+	struct walcap_pos pos;
+	pthread_mutex_lock(&c->mu);
+	walcap_pos(c->wc, &pos);
+	pthread_mutex_unlock(&c->mu);
+	return pos.frame;
+}
+
 static int64_t cap_now_ms(void)
 {
 	struct timespec ts;
@@ -84,13 +94,17 @@ static int cap_txn(void *arg, const struct walcap_txn *t, struct err *e)
 	return rc < 0 ? -1 : 0;
 }
 
-/* Runs before a connection releases the WAL write lock (vfs.h). */
-static void cap_on_write_unlock(void *arg)
+/* Runs before a connection releases the WAL write lock (vfs.h). With the
+ * wal-index's word on where the WAL ends, a commit costs one pread of its
+ * frames and one pwrite to the log, and nothing at all touches the -wal's
+ * inode (walcap_collect_upto). */
+static void cap_on_write_unlock(void *arg, const struct vfs_wal_hint *h)
 {
 	struct cap *c = arg;
 	struct err e = {{0}};
 	pthread_mutex_lock(&c->mu);
-	int rc = walcap_collect(c->wc, cap_txn, c, &e);
+	int rc = h ? walcap_collect_upto(c->wc, h->mx_frame, h->salts, cap_txn, c, &e)
+		   : walcap_collect(c->wc, cap_txn, c, &e);
 	if (rc < 0) {
 		if (!c->append_failed)
 			log_error("capture failed, checkpoints stop until it works again: %s", e.msg);
@@ -167,7 +181,8 @@ static void *cap_main(void *arg)
 		int64_t now = cap_now_ms();
 		struct err e;
 		bool due = c->o.checkpoint_interval_ms > 0 && now - last >= c->o.checkpoint_interval_ms;
-		if (kick || due || cap_wal_frames(c) >= CAP_CKPT_FRAMES) {
+		/* not a stat of the -wal: it would cost the next commit an inode write (vfs.h) */
+		if (kick || due || cap_live_frames(c) >= CAP_CKPT_FRAMES) {
 			if (cap_checkpoint(c, SQLITE_CHECKPOINT_PASSIVE, &e))
 				log_debug("%s", e.msg);
 			last = now;
