@@ -211,6 +211,27 @@ static void net_repl_out(void *owner, const void *p, size_t n, bool more)
 	lws_callback_on_writable(c->wsi);
 }
 
+/* A whole unary body, taken rather than copied when nothing is buffered. */
+static void net_repl_out_buf(void *owner, struct buf *b)
+{
+	struct net_conn *c = owner;
+	if (c->status || c->out.len) {
+		net_repl_out(owner, b->p, b->len, false);
+		buf_free(b);
+		return;
+	}
+	c->rcall = NULL;
+	c->status = 200;
+	c->ctype = "application/grpc-web+proto";
+	buf_free(&c->out);
+	c->out = *b;
+	c->out_off = 0;
+	buf_init(b);
+	N.out_bytes += c->out.len;
+	c->out_final = true;
+	lws_callback_on_writable(c->wsi);
+}
+
 /* The piece before is written: ask for the next one. */
 static void net_http_continue(struct net_conn *c)
 {
@@ -926,7 +947,7 @@ int net_start(const struct cfg *c, struct db *db, struct rlog *log, struct err *
 	if (work_start(c->workers, net_wake, NULL))
 		return err_set(e, "cannot start worker threads");
 	if (log) {
-		static const struct repl_ops rops = {net_repl_out};
+		static const struct repl_ops rops = {net_repl_out, net_repl_out_buf};
 		if (repl_init(db, log, &rops, e))
 			return -1;
 		N.repl_on = true;

@@ -306,7 +306,9 @@ static void call_emit(struct repl_call *c, bool more)
 	void *owner = c->owner;
 	if (!more)
 		c->owner = NULL;
-	if (owner)
+	if (owner && !more && R.ops.out_buf && c->out.p)
+		R.ops.out_buf(owner, &c->out);
+	else if (owner)
 		R.ops.out(owner, c->out.p ? c->out.p : "", c->out.len, more);
 	buf_free(&c->out);
 }
@@ -474,19 +476,58 @@ static void put_frame_messages(struct repl_call *c)
 	}
 }
 
+/* The bytes replpb puts before a frame's data inside a Frames message (the
+ * Frames.frames field header, then Frame.data's): the same for every frame,
+ * since they all have FRAME_SIZE bytes and nothing else. Found once by
+ * encoding a frame, so it is replpb's encoding by construction. */
+static size_t frames_prefix_len;
+static unsigned char frames_prefix[16];
+static pthread_once_t frames_prefix_once = PTHREAD_ONCE_INIT;
+
+static void frames_prefix_init(void)
+{
+	static unsigned char data[FRAME_SIZE];
+	struct buf b;
+	buf_init(&b);
+	struct replpb_frame f = {.data = data, .len = FRAME_SIZE};
+	replpb_frames_append(&b, &f);
+	if (b.len <= FRAME_SIZE || b.len - FRAME_SIZE > sizeof frames_prefix)
+		abort(); /* cannot happen: a tag and a length before the data */
+	frames_prefix_len = b.len - FRAME_SIZE;
+	memcpy(frames_prefix, b.p, frames_prefix_len);
+	buf_free(&b);
+}
+
+/* BatchLogEntries: the frames are read straight into the response (gRPC-web
+ * header, then each frame after its protobuf field header), which then goes
+ * to net as it is: no second copy of a batch that can be a whole 32 MB
+ * transaction. */
 static void run_batch(struct repl_call *c)
 {
 	struct err e = {{0}};
+	pthread_once(&frames_prefix_once, frames_prefix_init);
+	c->batch.head = GRPCWEB_HDR_SIZE;
+	c->batch.prefix = frames_prefix_len;
 	int rc = rlog_read(R.log, c->next, REPL_BATCH_FRAMES, &c->batch, &e);
 	if (rc) {
 		fail_rlog(c, rc, &e);
 	} else if (lineage_ok(c)) {
-		size_t off = grpcweb_begin_data(&c->out);
-		for (size_t i = 0; i < c->batch.n; i++) {
-			struct replpb_frame f = {.data = rlog_batch_frame(&c->batch, i), .len = FRAME_SIZE};
-			replpb_frames_append(&c->out, &f);
+		buf_free(&c->out);
+		if (c->batch.n) {
+			for (size_t i = 0; i < c->batch.n; i++)
+				memcpy(rlog_batch_frame(&c->batch, i) - frames_prefix_len, frames_prefix,
+				       frames_prefix_len);
+			/* the batch's memory becomes the response (RLOG_BATCH_SLACK
+			 * bytes past the frames hold the NUL and the trailers) */
+			c->out.p = (char *)c->batch.data;
+			c->out.len = rlog_batch_bytes(&c->batch);
+			c->out.cap = rlog_batch_alloc(&c->batch);
+			c->out.p[c->out.len] = 0;
+			c->batch.data = NULL;
+			grpcweb_end_data(&c->out, 0);
+		} else {
+			grpcweb_end_data(&c->out, grpcweb_begin_data(&c->out)); /* an empty Frames */
 		}
-		grpcweb_end_data(&c->out, off);
 		finish_ok(c);
 	}
 	rlog_batch_free(&c->batch);

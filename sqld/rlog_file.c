@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,11 +136,48 @@ void rlog_batch_reserve(struct rlog_batch *b, size_t frames)
 	size_t cap = b->cap ? b->cap * 2 : 16;
 	if (cap < frames)
 		cap = frames;
-	unsigned char *p = realloc(b->data, cap * FRAME_SIZE);
+	unsigned char *p = realloc(b->data, b->head + cap * (b->prefix + FRAME_SIZE) + RLOG_BATCH_SLACK);
 	if (!p)
 		abort(); /* sqld aborts on out-of-memory (DESIGN.md §4) */
 	b->data = p;
 	b->cap = cap;
+}
+
+int rlog_batch_pread(struct rlog_batch *b, size_t i, size_t k, int fd, uint64_t off)
+{
+	if (!b->prefix)
+		return rlog_pread_full(fd, rlog_batch_frame(b, i), k * FRAME_SIZE, off);
+	struct iovec iov[RLOG_CHUNK];
+	while (k) {
+		size_t m = k < RLOG_CHUNK ? k : RLOG_CHUNK;
+		for (size_t j = 0; j < m; j++) {
+			iov[j].iov_base = rlog_batch_frame(b, i + j);
+			iov[j].iov_len = FRAME_SIZE;
+		}
+		size_t done = 0; /* whole frames read */
+		while (done < m) {
+			ssize_t r = preadv(fd, iov + done, (int)(m - done), (off_t)(off + done * FRAME_SIZE));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				return -1;
+			if (r == 0)
+				return 1;
+			done += (size_t)r / FRAME_SIZE;
+			size_t part = (size_t)r % FRAME_SIZE;
+			if (part) { /* a short read ended inside a frame: finish that one */
+				int t = rlog_pread_full(fd, (unsigned char *)iov[done].iov_base + part, FRAME_SIZE - part,
+							off + done * FRAME_SIZE + part);
+				if (t)
+					return t;
+				done++;
+			}
+		}
+		i += m;
+		k -= m;
+		off += m * FRAME_SIZE;
+	}
+	return 0;
 }
 
 void rlog_id_format(const unsigned char id[16], char out[RLOG_ID_STRLEN + 1])

@@ -24,8 +24,9 @@
  * (written as rlog.log.tmp, fdatasync'ed, renamed over rlog.log, directory
  * fsync'ed), so it is always whole.
  *
- * Validity of the frames (checked at open for the whole file, and again by
- * every reader for what it returns): slot i is accepted when its frame_no is
+ * Validity of the frames (checked at open for the whole file; readers then
+ * check frame_no, page_no and the commit boundary of what they return, not
+ * the checksum, see rlog.h): slot i is accepted when its frame_no is
  * start_frame_no + i, page_no >= 1 and checksum == crc64_chain(checksum of
  * slot i-1 (start_checksum for slot 0), page). The log ends after the last
  * commit frame (size_after != 0) whose slot and all earlier slots are
@@ -177,6 +178,9 @@ struct rlog_file *rlog_file_new(int fd);
 void rlog_file_unref(struct rlog *log, struct rlog_file *f); /* takes mu */
 void rlog_file_unref_locked(struct rlog_file *f);            /* mu held */
 void rlog_batch_reserve(struct rlog_batch *b, size_t frames);
+/* Reads k whole frames at file offset off into slots [i, i + k) of b (one
+ * pread, or one preadv when the slots have a prefix). 0, -1 errno, 1 short. */
+int rlog_batch_pread(struct rlog_batch *b, size_t i, size_t k, int fd, uint64_t off);
 void rlog_id_format(const unsigned char id[16], char out[RLOG_ID_STRLEN + 1]);
 bool rlog_should_compact_locked(struct rlog *log); /* mu held */
 /* Writes rlog.log.tmp: header h, then frames [h->start, end) copied from

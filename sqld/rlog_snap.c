@@ -203,7 +203,7 @@ int rlog_snapshot_read(struct rlog_snap *s, size_t max_frames, struct rlog_batch
 	if (!k)
 		return 0;
 	rlog_batch_reserve(out, (size_t)k);
-	if (rlog_pread_full(s->f->fd, out->data, k * FRAME_SIZE, rlog_snap_slot(s->pos)) != 0)
+	if (rlog_batch_pread(out, 0, (size_t)k, s->f->fd, rlog_snap_slot(s->pos)) != 0)
 		return err_set(e, "rlog: reading %s/rlog.snap: %s", s->log->dir, strerror(errno)), RLOG_EIO;
 	for (uint64_t j = 0; j < k; j++) { /* the body was verified; recheck the order cheaply */
 		unsigned char *f = rlog_batch_frame(out, (size_t)j);
