@@ -285,6 +285,22 @@ static void big_transaction(void)
 	/* 10 frames wanted: past frame 0's commit, on to the next one */
 	CHECK(rlog_read(log, 0, 10, &b, NULL) == 0 && b.n == N + 1 && batch_ok(&b, 0, 0));
 	rlog_batch_free(&b);
+	/* the same reads into slots with room before the batch and before each
+	 * frame (preadv, more than one chunk): the frames land in place and the
+	 * room is left alone */
+	rlog_batch_init(&b);
+	b.head = 5;
+	b.prefix = 6;
+	CHECK(rlog_read(log, 0, 10, &b, NULL) == 0 && b.n == N + 1 && batch_ok(&b, 0, 0));
+	CHECK(rlog_batch_bytes(&b) == 5 + (N + 1) * (6 + FRAME_SIZE));
+	CHECK(rlog_batch_alloc(&b) >= rlog_batch_bytes(&b) + RLOG_BATCH_SLACK);
+	memset(b.data, 0xAB, 5);
+	for (size_t i = 0; i < b.n; i++)
+		memset(rlog_batch_frame(&b, i) - 6, 0xCD, 6);
+	b.data[rlog_batch_bytes(&b) + RLOG_BATCH_SLACK - 1] = 1; /* allocated (ASan would say) */
+	CHECK(rlog_read(log, 1, 10, &b, NULL) == 0 && b.n == N && batch_ok(&b, 1, ck0));
+	CHECK(b.data[0] == 0xAB && b.data[4] == 0xAB && rlog_batch_frame(&b, N - 1)[-1] == 0xCD);
+	rlog_batch_free(&b);
 	rlog_close(log);
 	struct rlog_open_info info;
 	log = open_log(&info);
