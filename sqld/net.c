@@ -45,7 +45,7 @@
 #include <strings.h>
 #include <time.h>
 
-#define NET_CHUNK (64 * 1024)
+#define NET_CHUNK (256 * 1024)
 #define NET_VERSION "0.1.0"
 
 enum net_route {
@@ -331,8 +331,10 @@ static int net_http_write(struct net_conn *c)
 							       (const unsigned char *)"chunked", 7, &p, end))
 			return -1;
 		/* after a chunked request body lws cannot find the next request:
-		 * answer it and close the connection (net_must_close) */
-		if (net_must_close(c) && !c->chunked &&
+		 * answer it and close the connection (net_must_close); a client
+		 * must hear it also after a chunked (streamed) answer, which a
+		 * large BatchLogEntries now is */
+		if (net_must_close(c) &&
 		    lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:", (const unsigned char *)"close",
 						5, &p, end))
 			return -1;
@@ -346,13 +348,19 @@ static int net_http_write(struct net_conn *c)
 	}
 	if (c->out.len > c->out_off) {
 		/* written from an offset: consuming from the front would move the
-		 * rest of a large body once per piece */
+		 * rest of a large body once per piece. lws_write wants LWS_PRE
+		 * bytes it may use before the data: past the first piece those
+		 * are bytes already sent, so the body goes out without a copy */
 		static unsigned char piece[LWS_PRE + NET_CHUNK];
 		size_t left = c->out.len - c->out_off;
 		size_t n = left < NET_CHUNK ? left : NET_CHUNK;
 		bool last = n == left && c->out_final;
-		memcpy(piece + LWS_PRE, c->out.p + c->out_off, n);
-		if (lws_write(wsi, piece + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+		unsigned char *src = (unsigned char *)c->out.p + c->out_off;
+		if (c->out_off < LWS_PRE) {
+			memcpy(piece + LWS_PRE, src, n);
+			src = piece + LWS_PRE;
+		}
+		if (lws_write(wsi, src, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
 			return -1;
 		c->out_off += n;
 		N.out_bytes -= n;

@@ -65,6 +65,7 @@ int rlog_append_txn(struct rlog *log, const struct rlog_page *pages, size_t n, u
 	free(buf);
 	pthread_mutex_lock(&log->mu);
 	log->next = first + n;
+	rlog_commits_push(log, first + n - 1);
 	pthread_cond_broadcast(&log->cv);
 	if (log->thr_started && rlog_should_compact_locked(log))
 		pthread_cond_signal(&log->ccv);
@@ -94,10 +95,12 @@ fail:
  * frame. Frames are checked for their frame_no and page_no; their checksums
  * were verified when they entered this process (rlog.h). */
 static int rlog_read_range(struct rlog *log, int fd, uint64_t start, uint64_t from, uint64_t end, size_t want,
-			   struct rlog_batch *out, struct err *e)
+			   bool exact, struct rlog_batch *out, struct err *e)
 {
 	uint64_t no = from;
 	bool at_commit = false;
+	if (exact && end > from + want)
+		end = from + want;
 	while (no < end && !(at_commit && out->n >= want)) {
 		uint64_t k = out->n < want ? want - out->n : 16; /* past max_frames: to the commit */
 		if (k > RLOG_CHUNK)
@@ -124,7 +127,7 @@ static int rlog_read_range(struct rlog *log, int fd, uint64_t start, uint64_t fr
 			at_commit = frame_is_commit(f);
 		}
 	}
-	if (!at_commit) { /* the committed end always follows a commit frame */
+	if (!at_commit && !exact) { /* the committed end always follows a commit frame */
 		out->n = 0;
 		return err_set(e, "rlog: %s/rlog.log: no commit frame before %llu", log->dir,
 			       (unsigned long long)end), RLOG_ECORRUPT;
@@ -158,7 +161,105 @@ int rlog_read(struct rlog *log, uint64_t next_offset, size_t max_frames, struct 
 	f->refs++;
 	pthread_mutex_unlock(&log->mu);
 	errno = 0;
-	int rc = rlog_read_range(log, f->fd, start, next_offset, end, max_frames, out, e);
+	int rc = rlog_read_range(log, f->fd, start, next_offset, end, max_frames, false, out, e);
+	rlog_file_unref(log, f);
+	return rc;
+}
+
+/* ---- the commit index ---- */
+
+void rlog_commits_push(struct rlog *log, uint64_t frame_no)
+{
+	if (log->ncommits == log->capcommits) {
+		size_t cap = log->capcommits ? log->capcommits * 2 : 1024;
+		uint64_t *p = realloc(log->commits, cap * sizeof *p);
+		if (!p)
+			abort();
+		log->commits = p;
+		log->capcommits = cap;
+	}
+	log->commits[log->ncommits++] = frame_no;
+}
+
+void rlog_commits_trim(struct rlog *log, uint64_t below)
+{
+	size_t k = 0;
+	while (k < log->ncommits && log->commits[k] < below)
+		k++;
+	if (k) {
+		memmove(log->commits, log->commits + k, (log->ncommits - k) * sizeof *log->commits);
+		log->ncommits -= k;
+	}
+}
+
+/* The first commit frame >= no (mu held); false if none. */
+static bool rlog_commit_at_or_after(const struct rlog *log, uint64_t no, uint64_t *out)
+{
+	size_t lo = 0, hi = log->ncommits;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (log->commits[mid] < no)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == log->ncommits)
+		return false;
+	*out = log->commits[lo];
+	return true;
+}
+
+int rlog_batch_span(struct rlog *log, uint64_t next_offset, size_t max_frames, uint64_t *end,
+		    char log_id[RLOG_ID_STRLEN + 1], struct err *e)
+{
+	*end = next_offset;
+	if (!max_frames)
+		return err_set(e, "rlog: max_frames 0"), RLOG_EINVAL;
+	pthread_mutex_lock(&log->mu);
+	memcpy(log_id, log->id_str, RLOG_ID_STRLEN + 1);
+	uint64_t start = log->hdr.start, committed = log->next;
+	int rc = 0;
+	if (next_offset < start) {
+		rc = RLOG_NEED_SNAPSHOT;
+		err_set(e, "NEED_SNAPSHOT: frame %llu precedes the log (first %llu)", (unsigned long long)next_offset,
+			(unsigned long long)start);
+	} else if (next_offset < committed) {
+		/* as rlog_read: at least max_frames (or to the end), on to a commit */
+		uint64_t want = next_offset + max_frames - 1, c;
+		if (want >= committed - 1 || !rlog_commit_at_or_after(log, want, &c))
+			*end = committed;
+		else
+			*end = c + 1;
+	}
+	pthread_mutex_unlock(&log->mu);
+	return rc;
+}
+
+int rlog_read_span(struct rlog *log, const char *log_id, uint64_t from, size_t n, struct rlog_batch *out,
+		   struct err *e)
+{
+	out->n = 0;
+	pthread_mutex_lock(&log->mu);
+	memcpy(out->log_id, log->id_str, sizeof out->log_id);
+	struct rlog_file *f = log->cur;
+	uint64_t start = log->hdr.start, end = log->next;
+	int rc = 0;
+	if (strcmp(log_id, log->id_str) != 0)
+		rc = (err_set(e, "rlog: a new lineage started"), RLOG_ERESET);
+	else if (from < start)
+		rc = (err_set(e, "NEED_SNAPSHOT: frame %llu precedes the log (first %llu)", (unsigned long long)from,
+			      (unsigned long long)start), RLOG_NEED_SNAPSHOT);
+	else if (!n || from + n > end)
+		rc = (err_set(e, "rlog: frames %llu..+%zu are not all committed", (unsigned long long)from, n),
+		      RLOG_EINVAL);
+	if (rc) {
+		pthread_mutex_unlock(&log->mu);
+		return rc;
+	}
+	f->refs++;
+	pthread_mutex_unlock(&log->mu);
+	errno = 0;
+	rc = rlog_read_range(log, f->fd, start, from, end, n, true, out, e);
 	rlog_file_unref(log, f);
 	return rc;
 }
@@ -212,6 +313,7 @@ int rlog_reset(struct rlog *log, uint64_t start_frame_no, struct err *e)
 		/* renamed into place: the new lineage is the log from now on */
 		rlog_install(log, fd, &h, start_frame_no, 0);
 		pthread_mutex_lock(&log->mu);
+		log->ncommits = 0;
 		struct rlog_file *old = log->snap;
 		log->snap = NULL;
 		log->gen++;

@@ -169,6 +169,20 @@ static inline size_t rlog_batch_bytes(const struct rlog_batch *b)
 int rlog_read(struct rlog *log, uint64_t next_offset, size_t max_frames, struct rlog_batch *out,
 	      struct err *e);
 
+/* A BatchLogEntries answer in pieces. rlog_batch_span: the frames
+ * rlog_read(next_offset, max_frames) would return are [next_offset, *end)
+ * (*end == next_offset: caught up), of lineage log_id; nothing is read (a
+ * lookup in the in-memory index of commit frames). Returns as rlog_read.
+ * rlog_read_span: exactly frames [from, from + n) of lineage log_id, which
+ * must be committed, checked like rlog_read's; RLOG_ERESET if the log is
+ * of another lineage now, RLOG_NEED_SNAPSHOT if compaction moved `from`
+ * into the snapshot meanwhile, RLOG_EINVAL past the committed end. Any
+ * thread. */
+int rlog_batch_span(struct rlog *log, uint64_t next_offset, size_t max_frames, uint64_t *end,
+		    char log_id[RLOG_ID_STRLEN + 1], struct err *e);
+int rlog_read_span(struct rlog *log, const char *log_id, uint64_t from, size_t n, struct rlog_batch *out,
+		   struct err *e);
+
 /* LogEntries: sleeps until frame next_offset is committed (a frame past
  * next_offset - 1: the follower's next_offset is its last frame_no + 1).
  * timeout_ms < 0 waits forever. Returns 0 (rlog_read has something, or

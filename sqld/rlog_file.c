@@ -359,6 +359,7 @@ static int rlog_scan(struct rlog *log, int fd, struct rlog_open_info *info, stru
 			if (frame_is_commit(f)) {
 				good = i + j + 1;
 				good_ck = prev;
+				rlog_commits_push(log, start + i + j);
 			}
 		}
 		i += k;
@@ -521,6 +522,7 @@ void rlog_close(struct rlog *log)
 	pthread_mutex_destroy(&log->mu);
 	pthread_mutex_destroy(&log->append_mu);
 	pthread_mutex_destroy(&log->compact_mu);
+	free(log->commits);
 	free(log->dir);
 	free(log);
 }

@@ -151,6 +151,11 @@ struct rlog {
 	struct rlog_file *snap; /* rlog.snap or NULL; compaction/reset swap it */
 	bool closing;
 	uint64_t compactions;
+	/* The commit frames of the log file, ascending (rlog_batch_span finds
+	 * where a batch ends without reading it). Entries below hdr.start may
+	 * linger until the next compaction trims them. */
+	uint64_t *commits;
+	size_t ncommits, capcommits;
 
 	/* Appender state (append_mu). */
 	uint64_t last_ck; /* checksum of frame next - 1 (hdr.start_ck if none) */
@@ -194,6 +199,10 @@ int rlog_make_lineage(struct rlog *log, uint64_t start, struct rlog_hdr *h, stru
 /* Makes fd (header h) the current log file, committed end `next`, appender
  * checksum last_ck. Caller holds append_mu (or is rlog_open). */
 void rlog_install(struct rlog *log, int fd, const struct rlog_hdr *h, uint64_t next, uint64_t last_ck);
+
+/* rlog.c: the commit index (mu held, or alone at open) */
+void rlog_commits_push(struct rlog *log, uint64_t frame_no);
+void rlog_commits_trim(struct rlog *log, uint64_t below); /* drops entries < below */
 
 /* rlog_snap.c */
 void rlog_shdr_encode(unsigned char *b, const struct rlog_shdr *s);

@@ -443,6 +443,7 @@ static int rlog_compact_switch(struct rlog *log, struct rlog_file *f, const stru
 	struct rlog_file *of = log->cur;
 	log->cur = nf;
 	log->hdr = nh;
+	rlog_commits_trim(log, nh.start);
 	log->compactions++;
 	rlog_file_unref_locked(of);
 	pthread_mutex_unlock(&log->mu);

@@ -310,6 +310,64 @@ static void big_transaction(void)
 	tmp_remove();
 }
 
+/* rlog_batch_span says exactly where rlog_read's answer would end, from
+ * the commit index (kept by appends, rebuilt by the scan at open, trimmed
+ * by compaction, cleared by reset); rlog_read_span reads exact ranges. */
+static void batch_span_and_read_span(void)
+{
+	tmp_make();
+	M.n = 0;
+	struct rlog *log = open_log(NULL);
+	enum { T = 40 };
+	uint32_t pg[300];
+	for (uint32_t i = 0; i < 300; i++)
+		pg[i] = i + 1;
+	for (int t = 0; t < T; t++) /* transactions of 1..~290 frames */
+		mappend(log, pg, 1 + (size_t)((t * 37) % 290), (uint32_t)t + 1, 300);
+	uint64_t end_all = rlog_next_frame_no(log);
+	struct rlog_batch b;
+	rlog_batch_init(&b);
+	char id[RLOG_ID_STRLEN + 1];
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint64_t from = 0; from <= end_all; from += 7) {
+			for (size_t max = 1; max <= 1200; max = max * 3 + 1) {
+				uint64_t end = 0;
+				CHECK(rlog_batch_span(log, from, max, &end, id, NULL) == 0);
+				CHECK(rlog_read(log, from, max, &b, NULL) == 0);
+				CHECK(end == from + b.n || (from >= end_all && end == from && b.n == 0));
+				CHECK_STR(id, b.log_id);
+			}
+		}
+		/* exact ranges, across transaction boundaries */
+		CHECK(rlog_read_span(log, id, 5, 300, &b, NULL) == 0 && b.n == 300);
+		for (size_t i = 0; i < b.n; i++)
+			CHECK(frame_matches(rlog_batch_frame(&b, i), 5 + i));
+		CHECK(rlog_read_span(log, id, end_all - 3, 3, &b, NULL) == 0 && b.n == 3);
+		CHECK(rlog_read_span(log, id, end_all - 3, 4, &b, NULL) == RLOG_EINVAL);
+		CHECK(rlog_read_span(log, "00000000-0000-4000-8000-000000000000", 0, 1, &b, NULL) == RLOG_ERESET);
+		rlog_close(log); /* the scan at open rebuilds the index */
+		log = open_log(NULL);
+	}
+	/* compaction: below the log start is NEED_SNAPSHOT; the rest still spans */
+	CHECK(rlog_compact(log, NULL) == 0);
+	mappend(log, pg, 10, 99, 300);
+	uint64_t start = rlog_first_frame_no(log), end = 0;
+	CHECK(start == end_all);
+	CHECK(rlog_batch_span(log, 0, 10, &end, id, NULL) == RLOG_NEED_SNAPSHOT);
+	CHECK(rlog_read_span(log, id, 0, 1, &b, NULL) == RLOG_NEED_SNAPSHOT);
+	CHECK(rlog_batch_span(log, start, 1, &end, id, NULL) == 0 && end == start + 10);
+	/* reset: a new lineage, an empty index */
+	char old[RLOG_ID_STRLEN + 1];
+	memcpy(old, id, sizeof old);
+	CHECK(rlog_reset(log, 0, NULL) == 0);
+	CHECK(rlog_read_span(log, old, 0, 1, &b, NULL) == RLOG_ERESET);
+	mappend(log, pg, 3, 100, 300);
+	CHECK(rlog_batch_span(log, 0, 1, &end, id, NULL) == 0 && end == 3);
+	rlog_batch_free(&b);
+	rlog_close(log);
+	tmp_remove();
+}
+
 static void bad_arguments(void)
 {
 	tmp_make();
@@ -1137,6 +1195,7 @@ int main(void)
 	T_RUN(append_read_roundtrip);
 	T_RUN(commit_boundary);
 	T_RUN(big_transaction);
+	T_RUN(batch_span_and_read_span);
 	T_RUN(bad_arguments);
 	T_RUN(reopen_keeps_positions);
 	T_RUN(killed_process_is_unclean);
