@@ -24,7 +24,9 @@
  *    crc64_chain(previous frame's checksum, page, 4096); the first frame of
  *    a log is seeded with the log's start checksum (0 for a new lineage).
  *
- * Slice-by-8 tables, built once (pthread_once). Any thread. */
+ * Slice-by-8 tables, built once (pthread_once); 4096-byte blocks run as
+ * four interleaved chains joined by a table-driven shift (crc64.c). Any
+ * thread. */
 #ifndef SQLWIRE_CRC64_H
 #define SQLWIRE_CRC64_H
 #include <stddef.h>

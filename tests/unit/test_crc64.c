@@ -62,6 +62,17 @@ static void matches_reference(void)
 			CHECK(crc64(buf + off, n) == ref_crc(~0ull, buf + off, n));
 	CHECK(crc64(buf, sizeof buf) == ref_crc(~0ull, buf, sizeof buf));
 	CHECK(crc64(buf, 4096) == ref_crc(~0ull, buf, 4096));
+	/* the four-lane blocks of 4096 bytes, several of them, with the rest
+	 * done one byte or word at a time, at odd alignments */
+	static unsigned char big[3 * 4096 + 64];
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (unsigned char)rnd();
+	static const size_t lens[] = {4095, 4096, 4097, 4103, 8192, 8192 + 13, 3 * 4096, 3 * 4096 + 57};
+	for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++)
+		for (size_t off = 0; off < 8; off += 3)
+			CHECK(crc64(big + off, lens[k]) == ref_crc(~0ull, big + off, lens[k]));
+	uint64_t half = crc64_update(0, big, 5000); /* continuation across a block edge */
+	CHECK(crc64_update(half, big + 5000, 3 * 4096 - 5000) == crc64(big, 3 * 4096));
 }
 
 static void chain_matches_reference(void)
