@@ -174,6 +174,9 @@ static inline uint64_t rlog_slot(uint64_t start, uint64_t no)
 /* rlog_file.c */
 int rlog_pread_full(int fd, void *buf, size_t n, uint64_t off);  /* 0, -1 errno, 1 short */
 int rlog_pwrite_full(int fd, const void *buf, size_t n, uint64_t off); /* 0, -1 errno */
+struct iovec;
+/* Writes every iovec (which it may modify); 0, -1 errno. */
+int rlog_pwritev_full(int fd, struct iovec *iov, int cnt, uint64_t off);
 int rlog_fsync_dir(struct rlog *log, struct err *e);
 /* Waits on cv (a CLOCK_MONOTONIC condition variable) at most ms (< 0: no limit). */
 int rlog_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms);
