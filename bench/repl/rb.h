@@ -48,6 +48,11 @@ void sqld_spawn(struct sqld_proc *s, const char *bin, const char *dir, const cha
  * (-1: killed). */
 int sqld_stop(struct sqld_proc *s);
 void sqld_kill(struct sqld_proc *s); /* SIGKILL and reap; accepts a stopped one */
+/* Write requests and cache flushes the disks (whole devices) completed so
+ * far, for everyone (/proc/diskstats). */
+void rb_disk_ios(long long *writes, long long *flushes);
+/* CPU time a process's threads have run (their schedstat), nanoseconds. */
+uint64_t rb_cpu_ns(int pid);
 extern bool rb_ok; /* set at the very end: otherwise exit prints the sqld logs' tails */
 
 /* Contention monitor: CPU time and disk writes of processes that are not

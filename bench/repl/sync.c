@@ -31,6 +31,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 struct pull_stats {
@@ -38,6 +39,7 @@ struct pull_stats {
 	uint64_t size_pages;
 	double secs;
 	double wait_s, apply_s, fsync_s; /* request sent -> message complete; pwrites; final fsync */
+	double sqld_cpu_s, client_cpu_s;  /* CPU time both sides used during the pull */
 	unsigned long connections;
 };
 
@@ -130,9 +132,17 @@ static uint64_t apply_frames(struct gw *g, int fd, const uint8_t *m, size_t n, u
 	return got;
 }
 
-static void pull(int port, const char *path, struct pull_stats *st)
+static uint64_t self_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void pull(int port, int sqld_pid, const char *path, struct pull_stats *st)
 {
 	memset(st, 0, sizeof *st);
+	uint64_t c0 = rb_cpu_ns(sqld_pid), s0 = self_cpu_ns();
 	uint64_t t0 = now_ns();
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -178,6 +188,8 @@ static void pull(int port, const char *path, struct pull_stats *st)
 	close(fd);
 	st->fsync_s = (double)(now_ns() - tf) / 1e9;
 	st->secs = (double)(now_ns() - t0) / 1e9;
+	st->sqld_cpu_s = (double)(rb_cpu_ns(sqld_pid) - c0) / 1e9;
+	st->client_cpu_s = (double)(self_cpu_ns() - s0) / 1e9;
 	st->last_commit = commit;
 	/* caught up: one more call must return zero frames (not timed) */
 	uint8_t pb[16];
@@ -367,7 +379,7 @@ void sec_sync(void)
 			copy_mbs[nc] = (double)copy_bytes / 1e6 / copy_s[nc];
 			nc++;
 		} else {
-			pull(s.port, pulled, &ps);
+			pull(s.port, (int)s.pid, pulled, &ps);
 			pull_s[np] = ps.secs;
 			pull_mbs[np] = (double)ps.size_pages * RB_PAGE / 1e6 / ps.secs;
 			np++;
@@ -399,6 +411,8 @@ void sec_sync(void)
 	printf("  %-34s waiting for answers %.2f s, applying %.2f s, fsync %.2f s, rest %.2f s (last pull)\n",
 	       "where a pull's time goes", ps.wait_s, ps.apply_s, ps.fsync_s,
 	       ps.secs - ps.wait_s - ps.apply_s - ps.fsync_s);
+	printf("  %-34s sqld %.2f s, this client %.2f s (last pull; wall %.2f s)\n", "CPU time of a pull", ps.sqld_cpu_s,
+	       ps.client_cpu_s, ps.secs);
 	printf("  %-34s %lu for %llu calls%s\n", "TCP connections per pull", ps.connections,
 	       (unsigned long long)ps.batches + 2,
 	       ps.connections > 1 ? " (sqld answered with \"connection: close\")" : "");
