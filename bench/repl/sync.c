@@ -367,7 +367,7 @@ void sec_sync(void)
 	snprintf(pulled, sizeof pulled, "%s/pulled.db", RO.dir);
 	snprintf(copied, sizeof copied, "%s/copied.db", RO.dir);
 	double pull_s[16], copy_s[16], pull_mbs[16], copy_mbs[16];
-	struct pull_stats ps = {0};
+	struct pull_stats ps = {0}, all[16];
 	uint64_t copy_bytes = 0;
 	int np = 0, nc = 0;
 	for (int i = 0; i < 2 * RO.sync_rounds; i++) {
@@ -380,6 +380,7 @@ void sec_sync(void)
 			nc++;
 		} else {
 			pull(s.port, (int)s.pid, pulled, &ps);
+			all[np] = ps;
 			pull_s[np] = ps.secs;
 			pull_mbs[np] = (double)ps.size_pages * RB_PAGE / 1e6 / ps.secs;
 			np++;
@@ -408,11 +409,13 @@ void sec_sync(void)
 	printf("\n  %-34s %llu frames in %llu batches, %.1f MB on the wire, %.1f MB of database (MB = 10^6 bytes)\n",
 	       "a pull", (unsigned long long)ps.frames, (unsigned long long)ps.batches, (double)ps.wire_bytes / 1e6,
 	       (double)pulled_bytes / 1e6);
-	printf("  %-34s waiting for answers %.2f s, applying %.2f s, fsync %.2f s, rest %.2f s (last pull)\n",
-	       "where a pull's time goes", ps.wait_s, ps.apply_s, ps.fsync_s,
-	       ps.secs - ps.wait_s - ps.apply_s - ps.fsync_s);
-	printf("  %-34s sqld %.2f s, this client %.2f s (last pull; wall %.2f s)\n", "CPU time of a pull", ps.sqld_cpu_s,
-	       ps.client_cpu_s, ps.secs);
+	for (int i = 0; i < np; i++) {
+		const struct pull_stats *a = &all[i];
+		printf("  %-34s waiting for answers %.2f s, applying %.2f s, fsync %.2f s, rest %.2f s;\n"
+		       "  %-34s CPU: sqld %.2f s, this client %.2f s\n",
+		       i ? "" : "where each pull's time goes", a->wait_s, a->apply_s, a->fsync_s,
+		       a->secs - a->wait_s - a->apply_s - a->fsync_s, "", a->sqld_cpu_s, a->client_cpu_s);
+	}
 	printf("  %-34s %lu for %llu calls%s\n", "TCP connections per pull", ps.connections,
 	       (unsigned long long)ps.batches + 2,
 	       ps.connections > 1 ? " (sqld answered with \"connection: close\")" : "");
