@@ -9,9 +9,23 @@
  * where shift(x, n) = raw(x, n zero bytes) is linear in x: crc64_shift[k][b]
  * is shift(b << 8k, CRC64_LANE) and a shift is 8 table lookups. About 3x
  * faster than one chain; the result is the same by construction, and
- * test_crc64 compares every length with a bit-by-bit reference. */
+ * test_crc64 compares every length with a bit-by-bit reference.
+ *
+ * Carry-less multiplication (x86-64 with PCLMULQDQ, checked at run time):
+ * 64 bytes at a time in four 16-byte accumulators, each folded forward by
+ * multiplying its halves with x^(512+64-1) and x^(512-1) mod P (reflected;
+ * the -1 is the reflected product's one-bit shift), then the four folded
+ * into one 16 bytes apart (x^(128+64-1), x^(128-1)), and the last 16 bytes
+ * run through the tables: raw(0, X || 0^k || Y) == raw(0, fold(X) ^ Y) is
+ * all it relies on. The constants are computed at start-up and the path is
+ * used only if it agrees with the tables on a test message. ~10x faster. */
 #include "crc64.h"
 #include <pthread.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define CRC64_HAVE_CLMUL_CODE 1
+#endif
 
 #define CRC64_POLY_REFLECTED 0xD800000000000000ull
 
@@ -22,6 +36,9 @@ static uint64_t crc64_shift[8][256];
 static pthread_once_t crc64_once = PTHREAD_ONCE_INIT;
 
 static void crc64_init_shift(void);
+#ifdef CRC64_HAVE_CLMUL_CODE
+static void crc64_init_clmul(void);
+#endif
 
 static void crc64_init(void)
 {
@@ -37,6 +54,9 @@ static void crc64_init(void)
 			crc64_tab[k][b] = (c >> 8) ^ crc64_tab[0][c & 0xff];
 		}
 	crc64_init_shift();
+#ifdef CRC64_HAVE_CLMUL_CODE
+	crc64_init_clmul();
+#endif
 }
 
 static uint64_t crc64_le64(const unsigned char *p)
@@ -84,10 +104,104 @@ static uint64_t crc64_raw1(uint64_t reg, const unsigned char *p, size_t n)
 	return reg;
 }
 
+#ifdef CRC64_HAVE_CLMUL_CODE
+static int crc64_clmul_ok;
+static uint64_t crc64_k16lo, crc64_k16hi, crc64_k64lo, crc64_k64hi;
+
+/* x^n mod P, P = x^64 + x^4 + x^3 + x + 1, bit-reversed (the reflected form). */
+static uint64_t crc64_xpow_rev(int n)
+{
+	uint64_t r = 1;
+	for (int i = 0; i < n; i++)
+		r = (r << 1) ^ ((r >> 63) ? 0x1Bull : 0);
+	return crc64_bitrev(r);
+}
+
+__attribute__((target("pclmul,sse2"))) static inline __m128i crc64_fold(__m128i x, __m128i k)
+{
+	return _mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11));
+}
+
+/* n >= 64 */
+__attribute__((target("pclmul,sse2"))) static uint64_t crc64_raw_clmul(uint64_t reg, const unsigned char *p,
+									 size_t n)
+{
+	const __m128i k64 = _mm_set_epi64x((long long)crc64_k64hi, (long long)crc64_k64lo);
+	const __m128i k16 = _mm_set_epi64x((long long)crc64_k16hi, (long long)crc64_k16lo);
+	__m128i a0 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)p), _mm_set_epi64x(0, (long long)reg));
+	__m128i a1 = _mm_loadu_si128((const __m128i *)(p + 16));
+	__m128i a2 = _mm_loadu_si128((const __m128i *)(p + 32));
+	__m128i a3 = _mm_loadu_si128((const __m128i *)(p + 48));
+	p += 64;
+	n -= 64;
+	while (n >= 64) {
+		a0 = _mm_xor_si128(crc64_fold(a0, k64), _mm_loadu_si128((const __m128i *)p));
+		a1 = _mm_xor_si128(crc64_fold(a1, k64), _mm_loadu_si128((const __m128i *)(p + 16)));
+		a2 = _mm_xor_si128(crc64_fold(a2, k64), _mm_loadu_si128((const __m128i *)(p + 32)));
+		a3 = _mm_xor_si128(crc64_fold(a3, k64), _mm_loadu_si128((const __m128i *)(p + 48)));
+		p += 64;
+		n -= 64;
+	}
+	__m128i a = _mm_xor_si128(crc64_fold(a0, k16), a1);
+	a = _mm_xor_si128(crc64_fold(a, k16), a2);
+	a = _mm_xor_si128(crc64_fold(a, k16), a3);
+	while (n >= 16) {
+		a = _mm_xor_si128(crc64_fold(a, k16), _mm_loadu_si128((const __m128i *)p));
+		p += 16;
+		n -= 16;
+	}
+	unsigned char last[16];
+	_mm_storeu_si128((__m128i *)last, a);
+	return crc64_raw1(crc64_raw1(0, last, 16), p, n);
+}
+
+static void crc64_init_clmul(void)
+{
+	__builtin_cpu_init();
+	if (!__builtin_cpu_supports("pclmul") || !__builtin_cpu_supports("sse2"))
+		return;
+	crc64_k16lo = crc64_xpow_rev(128 + 64 - 1);
+	crc64_k16hi = crc64_xpow_rev(128 - 1);
+	crc64_k64lo = crc64_xpow_rev(512 + 64 - 1);
+	crc64_k64hi = crc64_xpow_rev(512 - 1);
+	/* trust it only if it agrees with the tables */
+	static unsigned char t[4096 + 77];
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	for (size_t i = 0; i < sizeof t; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		t[i] = (unsigned char)x;
+	}
+	static const size_t lens[] = {64, 65, 80, 127, 128, 4096, 4096 + 77};
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+		if (crc64_raw_clmul(~(uint64_t)i, t, lens[i]) != crc64_raw1(~(uint64_t)i, t, lens[i]))
+			return;
+	crc64_clmul_ok = 1;
+}
+#endif
+
+int crc64_use_clmul(int on)
+{
+	pthread_once(&crc64_once, crc64_init);
+#ifdef CRC64_HAVE_CLMUL_CODE
+	static int available = -1;
+	if (available < 0)
+		available = crc64_clmul_ok;
+	crc64_clmul_ok = on && available;
+	return crc64_clmul_ok;
+#else
+	(void)on;
+	return 0;
+#endif
+}
+
 /* Runs the raw (reflected) register over p[0..n); no pre/post inversion. */
 static uint64_t crc64_raw(uint64_t reg, const unsigned char *p, size_t n)
 {
 	pthread_once(&crc64_once, crc64_init);
+#ifdef CRC64_HAVE_CLMUL_CODE
+	if (crc64_clmul_ok && n >= 64)
+		return crc64_raw_clmul(reg, p, n);
+#endif
 	while (n >= 4 * CRC64_LANE) {
 		uint64_t r0 = reg, r1 = 0, r2 = 0, r3 = 0;
 		const unsigned char *p1 = p + CRC64_LANE, *p2 = p1 + CRC64_LANE, *p3 = p2 + CRC64_LANE;
