@@ -25,6 +25,44 @@
 
 /* ---- appends ---- */
 
+/* ---- write-behind (no_sync) ---- */
+
+int rlog_wb_flush_locked(struct rlog *log, struct err *e)
+{
+	if (!log->wb_n)
+		return 0;
+	int fd = log->cur->fd;
+	if (rlog_pwrite_full(fd, log->wb, log->wb_n * FRAME_SIZE, rlog_slot(log->hdr.start, log->wb_first)) != 0) {
+		err_set(e, "rlog: append to %s/rlog.log: %s", log->dir, strerror(errno));
+		/* as a failed append: the frames are published but not written */
+		log->failed = true;
+		return RLOG_EIO;
+	}
+	pthread_mutex_lock(&log->mu);
+	log->wb_first += log->wb_n;
+	log->wb_n = 0;
+	pthread_mutex_unlock(&log->mu);
+	return 0;
+}
+
+int rlog_wb_flush_upto(struct rlog *log, uint64_t upto, struct err *e)
+{
+	if (!log->o.no_sync)
+		return 0;
+	pthread_mutex_lock(&log->mu);
+	bool need = log->wb_n && log->wb_first < upto;
+	pthread_mutex_unlock(&log->mu);
+	if (!need)
+		return 0;
+	pthread_mutex_lock(&log->append_mu);
+	int rc = log->failed && log->wb_n ? (err_set(e, "rlog: an earlier write failed"), RLOG_EIO)
+					  : rlog_wb_flush_locked(log, e);
+	pthread_mutex_unlock(&log->append_mu);
+	return rc;
+}
+
+/* ---- appends ---- */
+
 int rlog_append_txn(struct rlog *log, const struct rlog_page *pages, size_t n, uint32_t size_after,
 		    uint64_t *commit_frame_no, struct err *e)
 {
@@ -46,6 +84,24 @@ int rlog_append_txn(struct rlog *log, const struct rlog_page *pages, size_t n, u
 		return err_set(e, "rlog: frame_no space exhausted"), RLOG_EINVAL;
 	}
 	uint64_t base = rlog_slot(log->hdr.start, first);
+	if (log->o.no_sync && (log->wb_n + n > RLOG_WB_FRAMES) && rlog_wb_flush_locked(log, e) != 0) {
+		pthread_mutex_unlock(&log->append_mu);
+		return RLOG_EIO;
+	}
+	if (log->o.no_sync && n <= RLOG_WB_FRAMES) {
+		/* no_sync: into the write-behind buffer, written to the file when
+		 * it fills (one pwrite for many commits), when a reader needs the
+		 * frames, before compaction and at close */
+		if (!log->wb_n)
+			log->wb_first = first; /* == next: everything before is written */
+		unsigned char *w = log->wb + log->wb_n * FRAME_SIZE;
+		for (size_t p = 0; p < n; p++, w += FRAME_SIZE)
+			ck = frame_encode(w, first + p, ck, pages[p].page_no, p == n - 1 ? size_after : 0,
+					  pages[p].data);
+		pthread_mutex_lock(&log->mu);
+		log->wb_n += n;
+		goto publish_locked;
+	}
 	/* each frame is its 24-byte header (here) and the caller's page (not
 	 * copied): one pwritev per RLOG_CHUNK frames */
 	unsigned char hdrs[RLOG_CHUNK][FRAME_OFF_PAGE];
@@ -72,6 +128,9 @@ int rlog_append_txn(struct rlog *log, const struct rlog_page *pages, size_t n, u
 	if (!log->o.no_sync && fdatasync(fd) != 0)
 		goto fail;
 	pthread_mutex_lock(&log->mu);
+	if (log->o.no_sync)
+		log->wb_first = first + n; /* written directly; the buffer is empty */
+publish_locked:
 	log->next = first + n;
 	rlog_commits_push(log, first + n - 1);
 	pthread_cond_broadcast(&log->cv);
@@ -152,10 +211,19 @@ int rlog_read(struct rlog *log, uint64_t next_offset, size_t max_frames, struct 
 	out->n = 0;
 	if (!max_frames)
 		return err_set(e, "rlog: max_frames 0"), RLOG_EINVAL;
+	/* frames still in the write-behind buffer go to the file first; what
+	 * comes after this is left out (the end read below stops there) */
+	pthread_mutex_lock(&log->mu);
+	uint64_t want_end = log->next;
+	pthread_mutex_unlock(&log->mu);
+	if (rlog_wb_flush_upto(log, want_end, e) != 0)
+		return RLOG_EIO;
 	pthread_mutex_lock(&log->mu);
 	memcpy(out->log_id, log->id_str, sizeof out->log_id);
 	struct rlog_file *f = log->cur;
 	uint64_t start = log->hdr.start, end = log->next;
+	if (log->wb_n && log->wb_first < end)
+		end = log->wb_first; /* committed meanwhile, not written yet: next time */
 	if (next_offset < start) {
 		pthread_mutex_unlock(&log->mu);
 		return err_set(e, "NEED_SNAPSHOT: frame %llu precedes the log (first %llu)",
@@ -246,6 +314,8 @@ int rlog_read_span(struct rlog *log, const char *log_id, uint64_t from, size_t n
 		   struct err *e)
 {
 	out->n = 0;
+	if (rlog_wb_flush_upto(log, from + n, e) != 0)
+		return RLOG_EIO;
 	pthread_mutex_lock(&log->mu);
 	memcpy(out->log_id, log->id_str, sizeof out->log_id);
 	struct rlog_file *f = log->cur;
@@ -259,6 +329,8 @@ int rlog_read_span(struct rlog *log, const char *log_id, uint64_t from, size_t n
 	else if (!n || from + n > end)
 		rc = (err_set(e, "rlog: frames %llu..+%zu are not all committed", (unsigned long long)from, n),
 		      RLOG_EINVAL);
+	else if (log->wb_n && log->wb_first < from + n) /* flushed above; only a reset could undo that */
+		rc = (err_set(e, "rlog: a new lineage started"), RLOG_ERESET);
 	if (rc) {
 		pthread_mutex_unlock(&log->mu);
 		return rc;
@@ -315,6 +387,12 @@ int rlog_reset(struct rlog *log, uint64_t start_frame_no, struct err *e)
 	pthread_mutex_lock(&log->append_mu);
 	struct rlog_hdr h;
 	int fd = rlog_make_lineage(log, start_frame_no, &h, e);
+	if (fd >= 0) { /* the old lineage's unwritten frames go with it */
+		pthread_mutex_lock(&log->mu);
+		log->wb_n = 0;
+		log->wb_first = start_frame_no;
+		pthread_mutex_unlock(&log->mu);
+	}
 	int rc = fd < 0 ? fd : 0;
 	if (fd >= 0) {
 		/* renamed into place: the new lineage is the log from now on */

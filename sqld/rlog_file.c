@@ -505,6 +505,9 @@ int rlog_open(const struct rlog_opts *o, struct rlog **out, struct rlog_open_inf
 		rlog_close(log);
 		return rc;
 	}
+	if (o->no_sync && !(log->wb = malloc((size_t)RLOG_WB_FRAMES * FRAME_SIZE)))
+		abort();
+	log->wb_first = log->next;
 	info->dirty = info->unclean || info->cut;
 	info->next_frame_no = log->next;
 	info->has_commit = log->next > log->hdr.lineage;
@@ -534,6 +537,8 @@ void rlog_close(struct rlog *log)
 		return;
 	rlog_shutdown(log);
 	if (log->cur) { /* opened fully: a clean close, once the frames are on disk */
+		if (!log->failed)
+			rlog_wb_flush_locked(log, NULL); /* sets failed on error */
 		if ((!log->o.no_sync || fdatasync(log->cur->fd) == 0) && !log->failed &&
 		    unlinkat(log->dirfd, "rlog.running", 0) == 0)
 			rlog_fsync_dir(log, NULL);
@@ -547,6 +552,7 @@ void rlog_close(struct rlog *log)
 	pthread_mutex_destroy(&log->append_mu);
 	pthread_mutex_destroy(&log->compact_mu);
 	free(log->commits);
+	free(log->wb);
 	free(log->dir);
 	free(log);
 }

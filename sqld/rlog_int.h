@@ -109,6 +109,7 @@ _Static_assert(sizeof(RLOG_MAGIC) - 1 == 8 && sizeof(RLOG_SNAP_MAGIC) - 1 == 8, 
 _Static_assert(FRAME_SIZE == 4120, "libSQL frame");
 
 #define RLOG_CHUNK 256 /* frames per read/write system call (~1 MiB) */
+#define RLOG_WB_FRAMES 32 /* write-behind buffer (no_sync): frames (~128 KiB) */
 #define RLOG_MAX_FRAME_NO ((uint64_t)1 << 62) /* sanity bound on positions */
 
 struct rlog_hdr { /* decoded rlog.log header */
@@ -161,6 +162,15 @@ struct rlog {
 	uint64_t last_ck; /* checksum of frame next - 1 (hdr.start_ck if none) */
 	bool failed;
 
+	/* Write-behind (no_sync only): the frames [wb_first, wb_first + wb_n)
+	 * are in wb, whole transactions, not yet written to the file; every
+	 * frame below wb_first is. Written under append_mu; wb_first and wb_n
+	 * also change under mu, so a reader holding mu sees a consistent pair.
+	 * Readers that need those frames flush them first (rlog_wb_flush). */
+	unsigned char *wb;
+	size_t wb_n;
+	uint64_t wb_first;
+
 	bool thr_started; /* compaction thread */
 	pthread_t thr;
 };
@@ -202,6 +212,13 @@ int rlog_make_lineage(struct rlog *log, uint64_t start, struct rlog_hdr *h, stru
 /* Makes fd (header h) the current log file, committed end `next`, appender
  * checksum last_ck. Caller holds append_mu (or is rlog_open). */
 void rlog_install(struct rlog *log, int fd, const struct rlog_hdr *h, uint64_t next, uint64_t last_ck);
+
+/* rlog.c: writes the write-behind buffer to the file (append_mu held).
+ * 0 or RLOG_EIO (then log->failed). */
+int rlog_wb_flush_locked(struct rlog *log, struct err *e);
+/* Takes append_mu and flushes when frames below `upto` are still in the
+ * buffer. */
+int rlog_wb_flush_upto(struct rlog *log, uint64_t upto, struct err *e);
 
 /* rlog.c: the commit index (mu held, or alone at open) */
 void rlog_commits_push(struct rlog *log, uint64_t frame_no);

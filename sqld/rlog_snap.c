@@ -406,6 +406,8 @@ static int rlog_compact_switch(struct rlog *log, struct rlog_file *f, const stru
 		rc = (err_set(e, "rlog: compaction: an append failed; reopen the log"), RLOG_EFAILED);
 		goto drop_snap;
 	}
+	if ((rc = rlog_wb_flush_locked(log, e)) != 0) /* the frames carried over come from the file */
+		goto drop_snap;
 	struct rlog_hdr nh = *h;
 	nh.start = C;
 	nh.start_ck = sh->end_ck;
@@ -469,10 +471,17 @@ bool rlog_should_compact(struct rlog *log)
 int rlog_compact(struct rlog *log, struct err *e)
 {
 	pthread_mutex_lock(&log->compact_mu);
+	/* the snapshot is built from the file: frames in the write-behind
+	 * buffer go there first, and later ones wait for the next compaction */
+	int frc = rlog_wb_flush_upto(log, UINT64_MAX, e);
+	if (frc) {
+		pthread_mutex_unlock(&log->compact_mu);
+		return frc;
+	}
 	pthread_mutex_lock(&log->mu);
 	struct rlog_file *f = log->cur, *old = log->snap;
 	struct rlog_hdr h = log->hdr;
-	uint64_t C = log->next;
+	uint64_t C = log->wb_n ? log->wb_first : log->next;
 	f->refs++;
 	if (old)
 		old->refs++;
