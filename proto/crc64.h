@@ -24,7 +24,9 @@
  *    crc64_chain(previous frame's checksum, page, 4096); the first frame of
  *    a log is seeded with the log's start checksum (0 for a new lineage).
  *
- * Slice-by-8 tables, built once (pthread_once). Any thread. */
+ * Slice-by-8 tables, built once (pthread_once); 4096-byte blocks run as
+ * four interleaved chains joined by a table-driven shift; on x86-64 with
+ * PCLMULQDQ, carry-less multiplication instead (crc64.c). Any thread. */
 #ifndef SQLWIRE_CRC64_H
 #define SQLWIRE_CRC64_H
 #include <stddef.h>
@@ -36,4 +38,8 @@ uint64_t crc64(const void *p, size_t n);
 uint64_t crc64_update(uint64_t crc, const void *p, size_t n);
 uint64_t crc64_chain(uint64_t prev, const void *p, size_t n);
 uint64_t crc64_bitrev(uint64_t v); /* bit 0 <-> bit 63, ... */
+/* For tests: turn the carry-less-multiplication path off (0) or back on
+ * where the CPU has it; returns whether it is in use now. Not thread-safe
+ * against concurrent checksums. */
+int crc64_use_clmul(int on);
 #endif

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,10 @@
 #include <unistd.h>
 
 #define CAP_PAGE 4096
+
+/* Captures whose last append failed, in this process: the WAL hook's
+ * checkpoints (which do not know their cap) wait while any is. */
+static atomic_int cap_failing;
 
 struct cap {
 	char *db_path, *log_dir;
@@ -40,7 +45,7 @@ struct cap {
 	bool thr_started;
 	pthread_mutex_t tmu;
 	pthread_cond_t tcv;
-	bool stop, kick;
+	bool stop;
 	int64_t last_warn_ms;
 };
 
@@ -54,6 +59,16 @@ static uint32_t cap_wal_frames(struct cap *c)
 		frames = 0;
 	pthread_mutex_unlock(&c->mu);
 	return frames;
+}
+
+/* The WAL's live length (frames up to the last commit captured); no I/O. */
+static uint32_t cap_live_frames(struct cap *c)
+{
+	struct walcap_pos pos;
+	pthread_mutex_lock(&c->mu);
+	walcap_pos(c->wc, &pos);
+	pthread_mutex_unlock(&c->mu);
+	return pos.frame;
 }
 
 static int64_t cap_now_ms(void)
@@ -85,32 +100,35 @@ static int cap_txn(void *arg, const struct walcap_txn *t, struct err *e)
 	return rc < 0 ? -1 : 0;
 }
 
-/* Runs before a connection releases the WAL write lock (vfs.h). */
-static void cap_on_write_unlock(void *arg)
+/* Runs before a connection releases the WAL write lock (vfs.h). With the
+ * wal-index's word on where the WAL ends, a commit costs one pread of its
+ * frames and one pwrite to the log, and nothing at all touches the -wal's
+ * inode (walcap_collect_upto). */
+static void cap_on_write_unlock(void *arg, const struct vfs_wal_hint *h)
 {
 	struct cap *c = arg;
 	struct err e = {{0}};
 	pthread_mutex_lock(&c->mu);
-	int rc = walcap_collect(c->wc, cap_txn, c, &e);
+	int rc = h ? walcap_collect_upto(c->wc, h->mx_frame, h->salts, cap_txn, c, &e)
+		   : walcap_collect(c->wc, cap_txn, c, &e);
 	if (rc < 0) {
-		if (!c->append_failed)
+		if (!c->append_failed) {
 			log_error("capture failed, checkpoints stop until it works again: %s", e.msg);
+			atomic_fetch_add(&cap_failing, 1);
+		}
 		c->append_failed = true;
 	} else if (c->append_failed) {
 		log_info("capture works again");
 		c->append_failed = false;
+		atomic_fetch_sub(&cap_failing, 1);
 	}
-	struct walcap_pos pos;
-	walcap_pos(c->wc, &pos);
 	pthread_mutex_unlock(&c->mu);
 	if (rc >= 0 && c->o.on_commit)
 		c->o.on_commit(c->o.on_commit_arg);
-	if (pos.frame >= CAP_CKPT_FRAMES) {
-		pthread_mutex_lock(&c->tmu);
-		c->kick = true;
-		pthread_cond_signal(&c->tcv);
-		pthread_mutex_unlock(&c->tmu);
-	}
+	/* no wake-up of cap's thread here: the committing connection's WAL
+	 * hook checkpoints (cap_wal_hook), and a second checkpointer racing it
+	 * only made one of them fail with SQLITE_BUSY, the WAL outgrow
+	 * CAP_CKPT_FRAMES and every following commit try again */
 }
 
 /* ---- checkpoints ---- */
@@ -148,7 +166,8 @@ static int cap_checkpoint(struct cap *c, int mode, struct err *e)
 int cap_wal_hook(void *arg, sqlite3 *db, const char *dbname, int nframes)
 {
 	(void)arg;
-	if (nframes >= CAP_CKPT_FRAMES)
+	/* not while some capture is failing: its frames are only in the WAL */
+	if (nframes >= CAP_CKPT_FRAMES && atomic_load(&cap_failing) == 0)
 		sqlite3_wal_checkpoint_v2(db, dbname, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	return SQLITE_OK;
 }
@@ -162,17 +181,15 @@ static void *cap_main(void *arg)
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += 1;
-		if (!c->kick)
-			pthread_cond_timedwait(&c->tcv, &c->tmu, &ts);
+		pthread_cond_timedwait(&c->tcv, &c->tmu, &ts);
 		if (c->stop)
 			break;
-		bool kick = c->kick;
-		c->kick = false;
 		pthread_mutex_unlock(&c->tmu);
 		int64_t now = cap_now_ms();
 		struct err e;
 		bool due = c->o.checkpoint_interval_ms > 0 && now - last >= c->o.checkpoint_interval_ms;
-		if (kick || due || cap_wal_frames(c) >= CAP_CKPT_FRAMES) {
+		/* not a stat of the -wal: it would cost the next commit an inode write (vfs.h) */
+		if (due || cap_live_frames(c) >= CAP_CKPT_FRAMES) {
 			if (cap_checkpoint(c, SQLITE_CHECKPOINT_PASSIVE, &e))
 				log_debug("%s", e.msg);
 			last = now;
@@ -441,6 +458,8 @@ void cap_close(struct cap *c)
 			clean = cap_wal_frames(c) == 0 && !c->append_failed;
 	}
 	vfs_unwatch(c->db_path);
+	if (c->append_failed)
+		atomic_fetch_sub(&cap_failing, 1);
 	sqlite3_close_v2(c->ckdb);
 	walcap_close(c->wc);
 	if (c->log)

@@ -14,7 +14,8 @@
  *   the committing connection runs a PASSIVE checkpoint right after a commit
  *   that leaves CAP_CKPT_FRAMES or more frames in the WAL (cap_wal_hook, as
  *   SQLite's own would, so under steady writes the WAL still gets reset);
- *   cap's thread runs one every checkpoint interval and when the WAL is big;
+ *   cap's thread runs one every checkpoint interval and when it finds the
+ *   WAL big (it looks once a second; commits do not wake it);
  *   a TRUNCATE one runs at a clean close. A checkpoint can only copy frames
  *   that are already in the log. When readers keep the WAL from being reset
  *   and it grows past CAP_WARN_FRAMES, a warning is logged (at most once a
@@ -26,7 +27,8 @@
  *   log from the database under a new log_id, as one transaction holding
  *   every page, so replicas start over cleanly.
  * - If appending to the log fails (disk full), the commit has already
- *   happened: cap stops checkpointing (the WAL keeps the frames), retries at
+ *   happened: cap stops checkpointing (the WAL keeps the frames; the WAL
+ *   hooks of every connection in the process pause too), retries at
  *   the next commit, and logs an error; walcap delivers the same transaction
  *   again.
  *

@@ -78,7 +78,7 @@
 #include <strings.h>
 #include <time.h>
 
-#define NET_CHUNK (64 * 1024)
+#define NET_CHUNK (256 * 1024)
 #define NET_VERSION "0.1.0"
 
 enum net_route {
@@ -295,6 +295,27 @@ static struct ns *net_owner_ns(void *owner)
 	return ((struct net_conn *)owner)->ns;
 }
 
+/* A whole unary body, taken rather than copied when nothing is buffered. */
+static void net_repl_out_buf(void *owner, struct buf *b)
+{
+	struct net_conn *c = owner;
+	if (c->status || c->out.len) {
+		net_repl_out(owner, b->p, b->len, false);
+		buf_free(b);
+		return;
+	}
+	c->rcall = NULL;
+	c->status = 200;
+	c->ctype = "application/grpc-web+proto";
+	buf_free(&c->out);
+	c->out = *b;
+	c->out_off = 0;
+	buf_init(b);
+	N.out_bytes += c->out.len;
+	c->out_final = true;
+	lws_callback_on_writable(c->wsi);
+}
+
 /* The piece before is written: ask for the next one. */
 static void net_http_continue(struct net_conn *c)
 {
@@ -419,8 +440,10 @@ static int net_http_write(struct net_conn *c)
 							       (const unsigned char *)"chunked", 7, &p, end))
 			return -1;
 		/* after a chunked request body lws cannot find the next request:
-		 * answer it and close the connection (net_must_close) */
-		if (net_must_close(c) && !c->chunked &&
+		 * answer it and close the connection (net_must_close); a client
+		 * must hear it also after a chunked (streamed) answer, which a
+		 * large BatchLogEntries now is */
+		if (net_must_close(c) &&
 		    lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:", (const unsigned char *)"close",
 						5, &p, end))
 			return -1;
@@ -434,13 +457,19 @@ static int net_http_write(struct net_conn *c)
 	}
 	if (c->out.len > c->out_off) {
 		/* written from an offset: consuming from the front would move the
-		 * rest of a large body once per piece */
+		 * rest of a large body once per piece. lws_write wants LWS_PRE
+		 * bytes it may use before the data: past the first piece those
+		 * are bytes already sent, so the body goes out without a copy */
 		static unsigned char piece[LWS_PRE + NET_CHUNK];
 		size_t left = c->out.len - c->out_off;
 		size_t n = left < NET_CHUNK ? left : NET_CHUNK;
 		bool last = n == left && c->out_final;
-		memcpy(piece + LWS_PRE, c->out.p + c->out_off, n);
-		if (lws_write(wsi, piece + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+		unsigned char *src = (unsigned char *)c->out.p + c->out_off;
+		if (c->out_off < LWS_PRE) {
+			memcpy(piece + LWS_PRE, src, n);
+			src = piece + LWS_PRE;
+		}
+		if (lws_write(wsi, src, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
 			return -1;
 		metrics_bytes_out(n);
 		c->out_off += n;
@@ -1429,7 +1458,7 @@ int net_start(const struct cfg *c, struct err *e)
 	dump_init(&dops);
 	if (work_start(c->workers, net_wake, NULL))
 		return err_set(e, "cannot start worker threads");
-	static const struct repl_ops rops = {net_repl_out};
+	static const struct repl_ops rops = {net_repl_out, net_repl_out_buf};
 	if (repl_init(&rops, e))
 		return -1;
 	N.repl_on = true;

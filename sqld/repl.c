@@ -7,7 +7,16 @@
  * build the whole response body (gRPC-web frames and trailers) in c->out;
  * the completion hands it to net (ops.out) on the network thread.
  *
- *   BatchLogEntries  one job: rlog_read, one Frames message, trailers.
+ *   BatchLogEntries  one job: rlog_read, one Frames message, trailers. An
+ *                    answer of more than REPL_BATCH_PIECE frames (a bulk
+ *                    load commits transactions of tens of MB, and a batch
+ *                    never ends mid-transaction) is sent like a Snapshot
+ *                    instead: rlog_batch_span says where it ends, the first
+ *                    job emits the gRPC-web header for the whole message and
+ *                    the first frames, each next job (after repl_continue)
+ *                    the next REPL_BATCH_PIECE frames, the last one the
+ *                    trailers. Memory stays bounded and sqld reads the next
+ *                    piece while net and the replica move the previous one.
  *   Snapshot         a stream: a job per chunk of REPL_STREAM_FRAMES frames,
  *                    one Frame message each; the next job starts when net
  *                    has written the chunk (repl_continue); the last chunk
@@ -67,6 +76,7 @@
 
 #define REPL_BATCH_FRAMES 1024   /* BatchLogEntries: frames per answer (then to the commit) */
 #define REPL_STREAM_FRAMES 256   /* LogEntries / Snapshot: frames per chunk (~1 MB) */
+#define REPL_BATCH_PIECE 256     /* BatchLogEntries answers longer than this go out in pieces */
 #define REPL_MAX_MSG_LOG ((size_t)1 << 20)  /* HelloRequest / LogOffset are a few bytes */
 #define REPL_MAX_MSG_PROXY ((size_t)8 << 20)
 #define REPL_MAX_RESPONSE ((size_t)10 << 20) /* Proxy results, estimated like Hrana's */
@@ -120,6 +130,8 @@ struct repl_call {
 	uint64_t next;                   /* next frame_no wanted */
 	struct rlog_snap *snap;
 	uint64_t snap_sent;
+	bool piecewise;    /* BatchLogEntries sent in pieces, up to span_end */
+	uint64_t span_end;
 	struct rlog_batch batch;
 	/* proxy */
 	struct repl_client *cl;
@@ -321,7 +333,9 @@ static void call_emit(struct repl_call *c, bool more)
 	void *owner = c->owner;
 	if (!more)
 		c->owner = NULL;
-	if (owner)
+	if (owner && !more && R.ops.out_buf && c->out.p)
+		R.ops.out_buf(owner, &c->out);
+	else if (owner)
 		R.ops.out(owner, c->out.p ? c->out.p : "", c->out.len, more);
 	buf_free(&c->out);
 }
@@ -359,7 +373,7 @@ static void stream_end_stopping(struct repl_call *c)
 {
 	/* a cut snapshot must not look complete; a log stream ends between
 	 * transactions, which is a clean end */
-	if (c->m == M_SNAPSHOT)
+	if (c->m == M_SNAPSHOT || c->m == M_BATCH)
 		stream_end(c, GRPC_STATUS_UNAVAILABLE, "the server is shutting down");
 	else
 		stream_end(c, GRPC_STATUS_OK, NULL);
@@ -490,19 +504,122 @@ static void put_frame_messages(struct repl_call *c)
 	}
 }
 
+/* The bytes replpb puts before a frame's data inside a Frames message (the
+ * Frames.frames field header, then Frame.data's): the same for every frame,
+ * since they all have FRAME_SIZE bytes and nothing else. Found once by
+ * encoding a frame, so it is replpb's encoding by construction. */
+static size_t frames_prefix_len;
+static unsigned char frames_prefix[16];
+static pthread_once_t frames_prefix_once = PTHREAD_ONCE_INIT;
+
+static void frames_prefix_init(void)
+{
+	static unsigned char data[FRAME_SIZE];
+	struct buf b;
+	buf_init(&b);
+	struct replpb_frame f = {.data = data, .len = FRAME_SIZE};
+	replpb_frames_append(&b, &f);
+	if (b.len <= FRAME_SIZE || b.len - FRAME_SIZE > sizeof frames_prefix)
+		abort(); /* cannot happen: a tag and a length before the data */
+	frames_prefix_len = b.len - FRAME_SIZE;
+	memcpy(frames_prefix, b.p, frames_prefix_len);
+	buf_free(&b);
+}
+
+/* The frames of c->batch, read with head/prefix room, become c->out: each
+ * gets its protobuf header; the memory is handed over, not copied. */
+static void batch_to_out(struct repl_call *c)
+{
+	for (size_t i = 0; i < c->batch.n; i++)
+		memcpy(rlog_batch_frame(&c->batch, i) - frames_prefix_len, frames_prefix, frames_prefix_len);
+	buf_free(&c->out);
+	c->out.p = (char *)c->batch.data;
+	c->out.len = rlog_batch_bytes(&c->batch);
+	c->out.cap = rlog_batch_alloc(&c->batch); /* RLOG_BATCH_SLACK: the NUL, the trailers */
+	c->out.p[c->out.len] = 0;
+	c->batch.data = NULL;
+	c->batch.cap = 0;
+}
+
+static void put_data_hdr(unsigned char *h, uint64_t n)
+{
+	h[0] = GRPCWEB_FLAG_DATA;
+	h[1] = (unsigned char)(n >> 24);
+	h[2] = (unsigned char)(n >> 16);
+	h[3] = (unsigned char)(n >> 8);
+	h[4] = (unsigned char)n;
+}
+
+/* The next piece of a BatchLogEntries answer sent in pieces. */
+static void run_batch_piece(struct repl_call *c)
+{
+	struct err e = {{0}};
+	bool first = c->batch.head != 0;
+	uint64_t n = c->span_end - c->next;
+	if (n > REPL_BATCH_PIECE)
+		n = REPL_BATCH_PIECE;
+	int rc = rlog_read_span(ns_log(c->ns), c->log_id, c->next, (size_t)n, &c->batch, &e);
+	if (rc) {
+		/* the message is cut: the trailers say why (a new lineage, or
+		 * compaction took the frames meanwhile: the replica asks again) */
+		if (rc == RLOG_ERESET)
+			fail(c, GRPC_STATUS_FAILED_PRECONDITION, "NO_HELLO");
+		else
+			fail_rlog(c, rc, &e);
+		return;
+	}
+	if (first) /* the length of the whole Frames message */
+		put_data_hdr(c->batch.data, (c->span_end - c->next) * (frames_prefix_len + FRAME_SIZE));
+	batch_to_out(c);
+	c->batch.head = 0;
+	c->next += n;
+	if (c->next == c->span_end)
+		finish_ok(c);
+}
+
+/* BatchLogEntries: the frames are read straight into the response (gRPC-web
+ * header, then each frame after its protobuf field header), which then goes
+ * to net as it is: no second copy. */
 static void run_batch(struct repl_call *c)
 {
 	struct err e = {{0}};
-	int rc = rlog_read(ns_log(c->ns), c->next, REPL_BATCH_FRAMES, &c->batch, &e);
+	pthread_once(&frames_prefix_once, frames_prefix_init);
+	c->batch.prefix = frames_prefix_len;
+	if (c->piecewise) {
+		run_batch_piece(c);
+		return;
+	}
+	uint64_t end;
+	int rc = rlog_batch_span(ns_log(c->ns), c->next, REPL_BATCH_FRAMES, &end, c->batch.log_id, &e);
+	if (rc) {
+		fail_rlog(c, rc, &e);
+		return;
+	}
+	if (!lineage_ok(c))
+		return;
+	if (end - c->next > REPL_BATCH_PIECE) {
+		if ((end - c->next) * (frames_prefix_len + FRAME_SIZE) > UINT32_MAX) {
+			fail(c, GRPC_STATUS_INTERNAL, "a transaction too large for one gRPC-web message");
+			return;
+		}
+		c->piecewise = true;
+		c->span_end = end;
+		c->batch.head = GRPCWEB_HDR_SIZE;
+		run_batch_piece(c);
+		return;
+	}
+	c->batch.head = GRPCWEB_HDR_SIZE;
+	rc = rlog_read(ns_log(c->ns), c->next, REPL_BATCH_FRAMES, &c->batch, &e);
 	if (rc) {
 		fail_rlog(c, rc, &e);
 	} else if (lineage_ok(c)) {
-		size_t off = grpcweb_begin_data(&c->out);
-		for (size_t i = 0; i < c->batch.n; i++) {
-			struct replpb_frame f = {.data = rlog_batch_frame(&c->batch, i), .len = FRAME_SIZE};
-			replpb_frames_append(&c->out, &f);
+		if (c->batch.n) {
+			batch_to_out(c);
+			grpcweb_end_data(&c->out, 0);
+		} else {
+			buf_free(&c->out);
+			grpcweb_end_data(&c->out, grpcweb_begin_data(&c->out)); /* an empty Frames */
 		}
-		grpcweb_end_data(&c->out, off);
 		finish_ok(c);
 	}
 	rlog_batch_free(&c->batch);
@@ -780,6 +897,14 @@ static void call_done(struct work_job *w)
 	case M_LOG_ENTRIES:
 	case M_SNAPSHOT:
 		stream_after_run(c);
+		return;
+	case M_BATCH:
+		if (c->piecewise) {
+			stream_after_run(c);
+			return;
+		}
+		call_emit(c, false);
+		call_free(c);
 		return;
 	default:
 		call_emit(c, false);

@@ -20,6 +20,7 @@
 #ifndef SQLWIRE_REPL_H
 #define SQLWIRE_REPL_H
 #include "arena.h"
+#include "buf.h"
 #include "err.h"
 #include <stdbool.h>
 #include <stddef.h>
@@ -32,6 +33,11 @@ struct repl_ops {
 	/* Bytes of the response body. Called once per call, or once per chunk
 	 * of a stream (more: another chunk follows after repl_continue). */
 	void (*out)(void *owner, const void *p, size_t n, bool more);
+	/* Optional: out(owner, b->p, b->len, false), taking b's memory instead
+	 * of copying it (b is left empty). Used for whole unary bodies, which
+	 * can be tens of MB (a BatchLogEntries answer holds a whole
+	 * transaction). */
+	void (*out_buf)(void *owner, struct buf *b);
 };
 
 struct repl_md { /* request metadata (HTTP headers); NULL when absent */

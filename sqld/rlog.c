@@ -12,8 +12,7 @@
  * durable before the first append.
  *
  * Reads take mu only to pick up the current file (a reference), its first
- * frame and checksum seed, and the committed end; the preads and the chain
- * verification run unlocked. Bytes below the committed end never change
+ * frame and the committed end; the preads and the checks run unlocked. Bytes below the committed end never change
  * (appends write past it; compaction and reset write new files). */
 #include "rlog_int.h"
 #include "log.h"
@@ -21,7 +20,46 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+/* ---- appends ---- */
+
+/* ---- write-behind (no_sync) ---- */
+
+int rlog_wb_flush_locked(struct rlog *log, struct err *e)
+{
+	if (!log->wb_n)
+		return 0;
+	int fd = log->cur->fd;
+	if (rlog_pwrite_full(fd, log->wb, log->wb_n * FRAME_SIZE, rlog_slot(log->hdr.start, log->wb_first)) != 0) {
+		err_set(e, "rlog: append to %s/rlog.log: %s", log->dir, strerror(errno));
+		/* as a failed append: the frames are published but not written */
+		log->failed = true;
+		return RLOG_EIO;
+	}
+	pthread_mutex_lock(&log->mu);
+	log->wb_first += log->wb_n;
+	log->wb_n = 0;
+	pthread_mutex_unlock(&log->mu);
+	return 0;
+}
+
+int rlog_wb_flush_upto(struct rlog *log, uint64_t upto, struct err *e)
+{
+	if (!log->o.no_sync)
+		return 0;
+	pthread_mutex_lock(&log->mu);
+	bool need = log->wb_n && log->wb_first < upto;
+	pthread_mutex_unlock(&log->mu);
+	if (!need)
+		return 0;
+	pthread_mutex_lock(&log->append_mu);
+	int rc = log->failed && log->wb_n ? (err_set(e, "rlog: an earlier write failed"), RLOG_EIO)
+					  : rlog_wb_flush_locked(log, e);
+	pthread_mutex_unlock(&log->append_mu);
+	return rc;
+}
 
 /* ---- appends ---- */
 
@@ -46,26 +84,55 @@ int rlog_append_txn(struct rlog *log, const struct rlog_page *pages, size_t n, u
 		return err_set(e, "rlog: frame_no space exhausted"), RLOG_EINVAL;
 	}
 	uint64_t base = rlog_slot(log->hdr.start, first);
-	size_t chunk = n < RLOG_CHUNK ? n : RLOG_CHUNK;
-	unsigned char *buf = malloc(chunk * FRAME_SIZE);
-	if (!buf)
-		abort();
+	if (log->o.no_sync && (log->wb_n + n > RLOG_WB_FRAMES) && rlog_wb_flush_locked(log, e) != 0) {
+		pthread_mutex_unlock(&log->append_mu);
+		return RLOG_EIO;
+	}
+	if (log->o.no_sync && n <= RLOG_WB_FRAMES) {
+		/* no_sync: into the write-behind buffer, written to the file when
+		 * it fills (one pwrite for many commits), when a reader needs the
+		 * frames, before compaction and at close */
+		if (!log->wb_n)
+			log->wb_first = first; /* == next: everything before is written */
+		unsigned char *w = log->wb + log->wb_n * FRAME_SIZE;
+		for (size_t p = 0; p < n; p++, w += FRAME_SIZE)
+			ck = frame_encode(w, first + p, ck, pages[p].page_no, p == n - 1 ? size_after : 0,
+					  pages[p].data);
+		pthread_mutex_lock(&log->mu);
+		log->wb_n += n;
+		goto publish_locked;
+	}
+	/* each frame is its 24-byte header (here) and the caller's page (not
+	 * copied): one pwritev per RLOG_CHUNK frames */
+	unsigned char hdrs[RLOG_CHUNK][FRAME_OFF_PAGE];
+	struct iovec iov[2 * RLOG_CHUNK];
 	for (size_t i = 0; i < n;) {
-		size_t k = n - i < chunk ? n - i : chunk;
+		size_t k = n - i < RLOG_CHUNK ? n - i : RLOG_CHUNK;
 		for (size_t j = 0; j < k; j++) {
 			size_t p = i + j;
-			ck = frame_encode(buf + j * FRAME_SIZE, first + p, ck, pages[p].page_no,
-					  p == n - 1 ? size_after : 0, pages[p].data);
+			struct frame_hdr h = {.frame_no = first + p,
+					      .checksum = frame_checksum(ck, pages[p].data),
+					      .page_no = pages[p].page_no,
+					      .size_after = p == n - 1 ? size_after : 0};
+			ck = h.checksum;
+			frame_hdr_encode(hdrs[j], &h);
+			iov[2 * j].iov_base = hdrs[j];
+			iov[2 * j].iov_len = FRAME_OFF_PAGE;
+			iov[2 * j + 1].iov_base = (void *)pages[p].data;
+			iov[2 * j + 1].iov_len = FRAME_PAGE_SIZE;
 		}
-		if (rlog_pwrite_full(fd, buf, k * FRAME_SIZE, base + i * FRAME_SIZE) != 0)
+		if (rlog_pwritev_full(fd, iov, (int)(2 * k), base + i * FRAME_SIZE) != 0)
 			goto fail;
 		i += k;
 	}
 	if (!log->o.no_sync && fdatasync(fd) != 0)
 		goto fail;
-	free(buf);
 	pthread_mutex_lock(&log->mu);
+	if (log->o.no_sync)
+		log->wb_first = first + n; /* written directly; the buffer is empty */
+publish_locked:
 	log->next = first + n;
+	rlog_commits_push(log, first + n - 1);
 	pthread_cond_broadcast(&log->cv);
 	if (log->thr_started && rlog_should_compact_locked(log))
 		pthread_cond_signal(&log->ccv);
@@ -77,7 +144,6 @@ int rlog_append_txn(struct rlog *log, const struct rlog_page *pages, size_t n, u
 	return 0;
 fail:
 	err_set(e, "rlog: append to %s/rlog.log: %s", log->dir, strerror(errno));
-	free(buf);
 	/* Best effort: drop the partial transaction now; open would cut it
 	 * anyway. Refuse further appends: after a failed write or fdatasync
 	 * the kernel's view of the file cannot be trusted. */
@@ -92,20 +158,15 @@ fail:
 
 /* Reads frames [from, ...) of file f (first slot = start) into out: at
  * least `want` frames (fewer if `end` comes first), then on to a commit
- * frame. Every frame is verified against the chain. */
-static int rlog_read_range(struct rlog *log, int fd, uint64_t start, uint64_t start_ck, uint64_t from,
-			   uint64_t end, size_t want, struct rlog_batch *out, struct err *e)
+ * frame. Frames are checked for their frame_no and page_no; their checksums
+ * were verified when they entered this process (rlog.h). */
+static int rlog_read_range(struct rlog *log, int fd, uint64_t start, uint64_t from, uint64_t end, size_t want,
+			   bool exact, struct rlog_batch *out, struct err *e)
 {
-	uint64_t prev = start_ck;
-	if (from > start) {
-		unsigned char b[8];
-		int r = rlog_pread_full(fd, b, 8, rlog_slot(start, from - 1) + FRAME_OFF_CHECKSUM);
-		if (r != 0)
-			goto io;
-		prev = frame_get_le64(b);
-	}
 	uint64_t no = from;
 	bool at_commit = false;
+	if (exact && end > from + want)
+		end = from + want;
 	while (no < end && !(at_commit && out->n >= want)) {
 		uint64_t k = out->n < want ? want - out->n : 16; /* past max_frames: to the commit */
 		if (k > RLOG_CHUNK)
@@ -113,25 +174,26 @@ static int rlog_read_range(struct rlog *log, int fd, uint64_t start, uint64_t st
 		if (k > end - no)
 			k = end - no;
 		rlog_batch_reserve(out, out->n + (size_t)k);
-		unsigned char *dst = rlog_batch_frame(out, out->n);
-		int r = rlog_pread_full(fd, dst, k * FRAME_SIZE, rlog_slot(start, no));
+		size_t first = out->n;
+		int r = rlog_batch_pread(out, first, (size_t)k, fd, rlog_slot(start, no));
 		if (r != 0)
 			goto io;
 		for (uint64_t j = 0; j < k && !(at_commit && out->n >= want); j++) {
-			const unsigned char *f = dst + j * FRAME_SIZE;
-			const char *why;
-			if (frame_verify(f, no, prev, &why) != 0) {
+			const unsigned char *f = rlog_batch_frame(out, first + (size_t)j);
+			const char *why = frame_get_no(f) != no ? "unexpected frame_no"
+					  : frame_get_page_no(f) == 0 ? "page_no 0"
+								    : NULL;
+			if (why) {
 				out->n = 0;
 				return err_set(e, "rlog: %s/rlog.log: frame %llu: %s", log->dir,
 					       (unsigned long long)no, why), RLOG_ECORRUPT;
 			}
-			prev = frame_get_checksum(f);
 			out->n++;
 			no++;
 			at_commit = frame_is_commit(f);
 		}
 	}
-	if (!at_commit) { /* the committed end always follows a commit frame */
+	if (!at_commit && !exact) { /* the committed end always follows a commit frame */
 		out->n = 0;
 		return err_set(e, "rlog: %s/rlog.log: no commit frame before %llu", log->dir,
 			       (unsigned long long)end), RLOG_ECORRUPT;
@@ -149,10 +211,19 @@ int rlog_read(struct rlog *log, uint64_t next_offset, size_t max_frames, struct 
 	out->n = 0;
 	if (!max_frames)
 		return err_set(e, "rlog: max_frames 0"), RLOG_EINVAL;
+	/* frames still in the write-behind buffer go to the file first; what
+	 * comes after this is left out (the end read below stops there) */
+	pthread_mutex_lock(&log->mu);
+	uint64_t want_end = log->next;
+	pthread_mutex_unlock(&log->mu);
+	if (rlog_wb_flush_upto(log, want_end, e) != 0)
+		return RLOG_EIO;
 	pthread_mutex_lock(&log->mu);
 	memcpy(out->log_id, log->id_str, sizeof out->log_id);
 	struct rlog_file *f = log->cur;
-	uint64_t start = log->hdr.start, start_ck = log->hdr.start_ck, end = log->next;
+	uint64_t start = log->hdr.start, end = log->next;
+	if (log->wb_n && log->wb_first < end)
+		end = log->wb_first; /* committed meanwhile, not written yet: next time */
 	if (next_offset < start) {
 		pthread_mutex_unlock(&log->mu);
 		return err_set(e, "NEED_SNAPSHOT: frame %llu precedes the log (first %llu)",
@@ -165,7 +236,109 @@ int rlog_read(struct rlog *log, uint64_t next_offset, size_t max_frames, struct 
 	f->refs++;
 	pthread_mutex_unlock(&log->mu);
 	errno = 0;
-	int rc = rlog_read_range(log, f->fd, start, start_ck, next_offset, end, max_frames, out, e);
+	int rc = rlog_read_range(log, f->fd, start, next_offset, end, max_frames, false, out, e);
+	rlog_file_unref(log, f);
+	return rc;
+}
+
+/* ---- the commit index ---- */
+
+void rlog_commits_push(struct rlog *log, uint64_t frame_no)
+{
+	if (log->ncommits == log->capcommits) {
+		size_t cap = log->capcommits ? log->capcommits * 2 : 1024;
+		uint64_t *p = realloc(log->commits, cap * sizeof *p);
+		if (!p)
+			abort();
+		log->commits = p;
+		log->capcommits = cap;
+	}
+	log->commits[log->ncommits++] = frame_no;
+}
+
+void rlog_commits_trim(struct rlog *log, uint64_t below)
+{
+	size_t k = 0;
+	while (k < log->ncommits && log->commits[k] < below)
+		k++;
+	if (k) {
+		memmove(log->commits, log->commits + k, (log->ncommits - k) * sizeof *log->commits);
+		log->ncommits -= k;
+	}
+}
+
+/* The first commit frame >= no (mu held); false if none. */
+static bool rlog_commit_at_or_after(const struct rlog *log, uint64_t no, uint64_t *out)
+{
+	size_t lo = 0, hi = log->ncommits;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (log->commits[mid] < no)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == log->ncommits)
+		return false;
+	*out = log->commits[lo];
+	return true;
+}
+
+int rlog_batch_span(struct rlog *log, uint64_t next_offset, size_t max_frames, uint64_t *end,
+		    char log_id[RLOG_ID_STRLEN + 1], struct err *e)
+{
+	*end = next_offset;
+	if (!max_frames)
+		return err_set(e, "rlog: max_frames 0"), RLOG_EINVAL;
+	pthread_mutex_lock(&log->mu);
+	memcpy(log_id, log->id_str, RLOG_ID_STRLEN + 1);
+	uint64_t start = log->hdr.start, committed = log->next;
+	int rc = 0;
+	if (next_offset < start) {
+		rc = RLOG_NEED_SNAPSHOT;
+		err_set(e, "NEED_SNAPSHOT: frame %llu precedes the log (first %llu)", (unsigned long long)next_offset,
+			(unsigned long long)start);
+	} else if (next_offset < committed) {
+		/* as rlog_read: at least max_frames (or to the end), on to a commit */
+		uint64_t want = next_offset + max_frames - 1, c;
+		if (want >= committed - 1 || !rlog_commit_at_or_after(log, want, &c))
+			*end = committed;
+		else
+			*end = c + 1;
+	}
+	pthread_mutex_unlock(&log->mu);
+	return rc;
+}
+
+int rlog_read_span(struct rlog *log, const char *log_id, uint64_t from, size_t n, struct rlog_batch *out,
+		   struct err *e)
+{
+	out->n = 0;
+	if (rlog_wb_flush_upto(log, from + n, e) != 0)
+		return RLOG_EIO;
+	pthread_mutex_lock(&log->mu);
+	memcpy(out->log_id, log->id_str, sizeof out->log_id);
+	struct rlog_file *f = log->cur;
+	uint64_t start = log->hdr.start, end = log->next;
+	int rc = 0;
+	if (strcmp(log_id, log->id_str) != 0)
+		rc = (err_set(e, "rlog: a new lineage started"), RLOG_ERESET);
+	else if (from < start)
+		rc = (err_set(e, "NEED_SNAPSHOT: frame %llu precedes the log (first %llu)", (unsigned long long)from,
+			      (unsigned long long)start), RLOG_NEED_SNAPSHOT);
+	else if (!n || from + n > end)
+		rc = (err_set(e, "rlog: frames %llu..+%zu are not all committed", (unsigned long long)from, n),
+		      RLOG_EINVAL);
+	else if (log->wb_n && log->wb_first < from + n) /* flushed above; only a reset could undo that */
+		rc = (err_set(e, "rlog: a new lineage started"), RLOG_ERESET);
+	if (rc) {
+		pthread_mutex_unlock(&log->mu);
+		return rc;
+	}
+	f->refs++;
+	pthread_mutex_unlock(&log->mu);
+	errno = 0;
+	rc = rlog_read_range(log, f->fd, start, from, end, n, true, out, e);
 	rlog_file_unref(log, f);
 	return rc;
 }
@@ -214,11 +387,18 @@ int rlog_reset(struct rlog *log, uint64_t start_frame_no, struct err *e)
 	pthread_mutex_lock(&log->append_mu);
 	struct rlog_hdr h;
 	int fd = rlog_make_lineage(log, start_frame_no, &h, e);
+	if (fd >= 0) { /* the old lineage's unwritten frames go with it */
+		pthread_mutex_lock(&log->mu);
+		log->wb_n = 0;
+		log->wb_first = start_frame_no;
+		pthread_mutex_unlock(&log->mu);
+	}
 	int rc = fd < 0 ? fd : 0;
 	if (fd >= 0) {
 		/* renamed into place: the new lineage is the log from now on */
 		rlog_install(log, fd, &h, start_frame_no, 0);
 		pthread_mutex_lock(&log->mu);
+		log->ncommits = 0;
 		struct rlog_file *old = log->snap;
 		log->snap = NULL;
 		log->gen++;

@@ -16,8 +16,14 @@
  *    after the last whole, checksum-verified transaction.
  *  - Readers only ever see whole transactions: the published end is always
  *    just after a commit frame.
- *  - Every frame handed out by rlog_read has been verified against the
- *    checksum chain (and its frame_no) on the way out.
+ *  - Every frame handed out by rlog_read was verified against the checksum
+ *    chain when it entered this process: by the scan at open (the whole
+ *    log, before anything is served) or because this process computed its
+ *    checksum when appending it (bytes below the committed end never
+ *    change: appends go past it, compaction and reset write new files).
+ *    Reads check frame_no, page_no and the commit boundary of what they
+ *    return, not the CRC again: at sync speed (hundreds of MB/s) that was a
+ *    fifth of the cost of serving a replica.
  *  - Frames below first_frame_no live in the snapshot, which covers
  *    [lineage_start, first_frame_no - 1] (or more, see rlog_int.h).
  *
@@ -119,18 +125,36 @@ struct rlog_page {
 int rlog_append_txn(struct rlog *log, const struct rlog_page *pages, size_t n, uint32_t size_after,
 		    uint64_t *commit_frame_no, struct err *e);
 
-/* A reusable buffer of frames, filled by rlog_read / rlog_snapshot_read. */
+/* A reusable buffer of frames, filled by rlog_read / rlog_snapshot_read.
+ * A caller that wants to send the frames with an envelope around each (a
+ * protobuf field header, say) sets `head` (bytes kept free before the
+ * first frame) and `prefix` (bytes kept free before each frame) after
+ * rlog_batch_init: the frames are then read straight into place (preadv),
+ * and the buffer, bytes [0, rlog_batch_bytes), can go out as it is. */
 struct rlog_batch {
-	unsigned char *data; /* n frames of FRAME_SIZE bytes back to back; owned */
+	unsigned char *data; /* head, then n slots of prefix + FRAME_SIZE bytes; owned */
 	size_t n;
 	size_t cap;          /* frames allocated */
+	size_t head, prefix; /* layout, set by the caller (0 by default) */
 	char log_id[RLOG_ID_STRLEN + 1]; /* lineage of these frames */
 };
 void rlog_batch_init(struct rlog_batch *b);
 void rlog_batch_free(struct rlog_batch *b); /* then init again to reuse */
 static inline unsigned char *rlog_batch_frame(const struct rlog_batch *b, size_t i)
 {
-	return b->data + i * FRAME_SIZE;
+	return b->data + b->head + i * (b->prefix + FRAME_SIZE) + b->prefix;
+}
+/* Bytes allocated at data: the slots for cap frames and RLOG_BATCH_SLACK
+ * more (room for a trailer after the frames). */
+#define RLOG_BATCH_SLACK 256
+static inline size_t rlog_batch_alloc(const struct rlog_batch *b)
+{
+	return b->head + b->cap * (b->prefix + FRAME_SIZE) + RLOG_BATCH_SLACK;
+}
+/* Bytes from the start of data to the end of the last frame. */
+static inline size_t rlog_batch_bytes(const struct rlog_batch *b)
+{
+	return b->head + b->n * (b->prefix + FRAME_SIZE);
 }
 
 /* BatchLogEntries: frames next_offset, next_offset + 1, ... at most
@@ -138,11 +162,26 @@ static inline unsigned char *rlog_batch_frame(const struct rlog_batch *b, size_t
  * batch never ends mid-transaction. out->n == 0 when next_offset is at or
  * past the end (caught up, or ahead). Returns 0, RLOG_NEED_SNAPSHOT when
  * next_offset < the log's first frame (see rlog_snapshot_open),
- * RLOG_ECORRUPT (a frame failed verification), RLOG_EIO, RLOG_EINVAL.
+ * RLOG_ECORRUPT (a frame with another frame_no, page_no 0, or no commit
+ * frame before the end), RLOG_EIO, RLOG_EINVAL.
  * out->log_id names the lineage the frames come from: a caller serving a
  * replica of another log_id must not send them. Any thread. */
 int rlog_read(struct rlog *log, uint64_t next_offset, size_t max_frames, struct rlog_batch *out,
 	      struct err *e);
+
+/* A BatchLogEntries answer in pieces. rlog_batch_span: the frames
+ * rlog_read(next_offset, max_frames) would return are [next_offset, *end)
+ * (*end == next_offset: caught up), of lineage log_id; nothing is read (a
+ * lookup in the in-memory index of commit frames). Returns as rlog_read.
+ * rlog_read_span: exactly frames [from, from + n) of lineage log_id, which
+ * must be committed, checked like rlog_read's; RLOG_ERESET if the log is
+ * of another lineage now, RLOG_NEED_SNAPSHOT if compaction moved `from`
+ * into the snapshot meanwhile, RLOG_EINVAL past the committed end. Any
+ * thread. */
+int rlog_batch_span(struct rlog *log, uint64_t next_offset, size_t max_frames, uint64_t *end,
+		    char log_id[RLOG_ID_STRLEN + 1], struct err *e);
+int rlog_read_span(struct rlog *log, const char *log_id, uint64_t from, size_t n, struct rlog_batch *out,
+		   struct err *e);
 
 /* LogEntries: sleeps until frame next_offset is committed (a frame past
  * next_offset - 1: the follower's next_offset is its last frame_no + 1).

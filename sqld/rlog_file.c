@@ -14,6 +14,8 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <limits.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +51,29 @@ int rlog_pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
 		p += r;
 		n -= (size_t)r;
 		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+int rlog_pwritev_full(int fd, struct iovec *iov, int cnt, uint64_t off)
+{
+	while (cnt > 0) {
+		ssize_t r = pwritev(fd, iov, cnt > IOV_MAX ? IOV_MAX : cnt, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		off += (uint64_t)r;
+		/* skip what was written; a short write may end inside an iovec */
+		while (cnt > 0 && (size_t)r >= iov->iov_len) {
+			r -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt > 0 && r > 0) {
+			iov->iov_base = (unsigned char *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+		}
 	}
 	return 0;
 }
@@ -135,11 +160,48 @@ void rlog_batch_reserve(struct rlog_batch *b, size_t frames)
 	size_t cap = b->cap ? b->cap * 2 : 16;
 	if (cap < frames)
 		cap = frames;
-	unsigned char *p = realloc(b->data, cap * FRAME_SIZE);
+	unsigned char *p = realloc(b->data, b->head + cap * (b->prefix + FRAME_SIZE) + RLOG_BATCH_SLACK);
 	if (!p)
 		abort(); /* sqld aborts on out-of-memory (DESIGN.md §4) */
 	b->data = p;
 	b->cap = cap;
+}
+
+int rlog_batch_pread(struct rlog_batch *b, size_t i, size_t k, int fd, uint64_t off)
+{
+	if (!b->prefix)
+		return rlog_pread_full(fd, rlog_batch_frame(b, i), k * FRAME_SIZE, off);
+	struct iovec iov[RLOG_CHUNK];
+	while (k) {
+		size_t m = k < RLOG_CHUNK ? k : RLOG_CHUNK;
+		for (size_t j = 0; j < m; j++) {
+			iov[j].iov_base = rlog_batch_frame(b, i + j);
+			iov[j].iov_len = FRAME_SIZE;
+		}
+		size_t done = 0; /* whole frames read */
+		while (done < m) {
+			ssize_t r = preadv(fd, iov + done, (int)(m - done), (off_t)(off + done * FRAME_SIZE));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0)
+				return -1;
+			if (r == 0)
+				return 1;
+			done += (size_t)r / FRAME_SIZE;
+			size_t part = (size_t)r % FRAME_SIZE;
+			if (part) { /* a short read ended inside a frame: finish that one */
+				int t = rlog_pread_full(fd, (unsigned char *)iov[done].iov_base + part, FRAME_SIZE - part,
+							off + done * FRAME_SIZE + part);
+				if (t)
+					return t;
+				done++;
+			}
+		}
+		i += m;
+		k -= m;
+		off += m * FRAME_SIZE;
+	}
+	return 0;
 }
 
 void rlog_id_format(const unsigned char id[16], char out[RLOG_ID_STRLEN + 1])
@@ -321,6 +383,7 @@ static int rlog_scan(struct rlog *log, int fd, struct rlog_open_info *info, stru
 			if (frame_is_commit(f)) {
 				good = i + j + 1;
 				good_ck = prev;
+				rlog_commits_push(log, start + i + j);
 			}
 		}
 		i += k;
@@ -442,6 +505,9 @@ int rlog_open(const struct rlog_opts *o, struct rlog **out, struct rlog_open_inf
 		rlog_close(log);
 		return rc;
 	}
+	if (o->no_sync && !(log->wb = malloc((size_t)RLOG_WB_FRAMES * FRAME_SIZE)))
+		abort();
+	log->wb_first = log->next;
 	info->dirty = info->unclean || info->cut;
 	info->next_frame_no = log->next;
 	info->has_commit = log->next > log->hdr.lineage;
@@ -471,6 +537,8 @@ void rlog_close(struct rlog *log)
 		return;
 	rlog_shutdown(log);
 	if (log->cur) { /* opened fully: a clean close, once the frames are on disk */
+		if (!log->failed)
+			rlog_wb_flush_locked(log, NULL); /* sets failed on error */
 		if ((!log->o.no_sync || fdatasync(log->cur->fd) == 0) && !log->failed &&
 		    unlinkat(log->dirfd, "rlog.running", 0) == 0)
 			rlog_fsync_dir(log, NULL);
@@ -483,6 +551,8 @@ void rlog_close(struct rlog *log)
 	pthread_mutex_destroy(&log->mu);
 	pthread_mutex_destroy(&log->append_mu);
 	pthread_mutex_destroy(&log->compact_mu);
+	free(log->commits);
+	free(log->wb);
 	free(log->dir);
 	free(log);
 }

@@ -24,8 +24,9 @@
  * (written as rlog.log.tmp, fdatasync'ed, renamed over rlog.log, directory
  * fsync'ed), so it is always whole.
  *
- * Validity of the frames (checked at open for the whole file, and again by
- * every reader for what it returns): slot i is accepted when its frame_no is
+ * Validity of the frames (checked at open for the whole file; readers then
+ * check frame_no, page_no and the commit boundary of what they return, not
+ * the checksum, see rlog.h): slot i is accepted when its frame_no is
  * start_frame_no + i, page_no >= 1 and checksum == crc64_chain(checksum of
  * slot i-1 (start_checksum for slot 0), page). The log ends after the last
  * commit frame (size_after != 0) whose slot and all earlier slots are
@@ -108,6 +109,7 @@ _Static_assert(sizeof(RLOG_MAGIC) - 1 == 8 && sizeof(RLOG_SNAP_MAGIC) - 1 == 8, 
 _Static_assert(FRAME_SIZE == 4120, "libSQL frame");
 
 #define RLOG_CHUNK 256 /* frames per read/write system call (~1 MiB) */
+#define RLOG_WB_FRAMES 32 /* write-behind buffer (no_sync): frames (~128 KiB) */
 #define RLOG_MAX_FRAME_NO ((uint64_t)1 << 62) /* sanity bound on positions */
 
 struct rlog_hdr { /* decoded rlog.log header */
@@ -150,10 +152,24 @@ struct rlog {
 	struct rlog_file *snap; /* rlog.snap or NULL; compaction/reset swap it */
 	bool closing;
 	uint64_t compactions;
+	/* The commit frames of the log file, ascending (rlog_batch_span finds
+	 * where a batch ends without reading it). Entries below hdr.start may
+	 * linger until the next compaction trims them. */
+	uint64_t *commits;
+	size_t ncommits, capcommits;
 
 	/* Appender state (append_mu). */
 	uint64_t last_ck; /* checksum of frame next - 1 (hdr.start_ck if none) */
 	bool failed;
+
+	/* Write-behind (no_sync only): the frames [wb_first, wb_first + wb_n)
+	 * are in wb, whole transactions, not yet written to the file; every
+	 * frame below wb_first is. Written under append_mu; wb_first and wb_n
+	 * also change under mu, so a reader holding mu sees a consistent pair.
+	 * Readers that need those frames flush them first (rlog_wb_flush). */
+	unsigned char *wb;
+	size_t wb_n;
+	uint64_t wb_first;
 
 	bool thr_started; /* compaction thread */
 	pthread_t thr;
@@ -168,6 +184,9 @@ static inline uint64_t rlog_slot(uint64_t start, uint64_t no)
 /* rlog_file.c */
 int rlog_pread_full(int fd, void *buf, size_t n, uint64_t off);  /* 0, -1 errno, 1 short */
 int rlog_pwrite_full(int fd, const void *buf, size_t n, uint64_t off); /* 0, -1 errno */
+struct iovec;
+/* Writes every iovec (which it may modify); 0, -1 errno. */
+int rlog_pwritev_full(int fd, struct iovec *iov, int cnt, uint64_t off);
 int rlog_fsync_dir(struct rlog *log, struct err *e);
 /* Waits on cv (a CLOCK_MONOTONIC condition variable) at most ms (< 0: no limit). */
 int rlog_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms);
@@ -177,6 +196,9 @@ struct rlog_file *rlog_file_new(int fd);
 void rlog_file_unref(struct rlog *log, struct rlog_file *f); /* takes mu */
 void rlog_file_unref_locked(struct rlog_file *f);            /* mu held */
 void rlog_batch_reserve(struct rlog_batch *b, size_t frames);
+/* Reads k whole frames at file offset off into slots [i, i + k) of b (one
+ * pread, or one preadv when the slots have a prefix). 0, -1 errno, 1 short. */
+int rlog_batch_pread(struct rlog_batch *b, size_t i, size_t k, int fd, uint64_t off);
 void rlog_id_format(const unsigned char id[16], char out[RLOG_ID_STRLEN + 1]);
 bool rlog_should_compact_locked(struct rlog *log); /* mu held */
 /* Writes rlog.log.tmp: header h, then frames [h->start, end) copied from
@@ -190,6 +212,17 @@ int rlog_make_lineage(struct rlog *log, uint64_t start, struct rlog_hdr *h, stru
 /* Makes fd (header h) the current log file, committed end `next`, appender
  * checksum last_ck. Caller holds append_mu (or is rlog_open). */
 void rlog_install(struct rlog *log, int fd, const struct rlog_hdr *h, uint64_t next, uint64_t last_ck);
+
+/* rlog.c: writes the write-behind buffer to the file (append_mu held).
+ * 0 or RLOG_EIO (then log->failed). */
+int rlog_wb_flush_locked(struct rlog *log, struct err *e);
+/* Takes append_mu and flushes when frames below `upto` are still in the
+ * buffer. */
+int rlog_wb_flush_upto(struct rlog *log, uint64_t upto, struct err *e);
+
+/* rlog.c: the commit index (mu held, or alone at open) */
+void rlog_commits_push(struct rlog *log, uint64_t frame_no);
+void rlog_commits_trim(struct rlog *log, uint64_t below); /* drops entries < below */
 
 /* rlog_snap.c */
 void rlog_shdr_encode(unsigned char *b, const struct rlog_shdr *s);

@@ -203,7 +203,7 @@ int rlog_snapshot_read(struct rlog_snap *s, size_t max_frames, struct rlog_batch
 	if (!k)
 		return 0;
 	rlog_batch_reserve(out, (size_t)k);
-	if (rlog_pread_full(s->f->fd, out->data, k * FRAME_SIZE, rlog_snap_slot(s->pos)) != 0)
+	if (rlog_batch_pread(out, 0, (size_t)k, s->f->fd, rlog_snap_slot(s->pos)) != 0)
 		return err_set(e, "rlog: reading %s/rlog.snap: %s", s->log->dir, strerror(errno)), RLOG_EIO;
 	for (uint64_t j = 0; j < k; j++) { /* the body was verified; recheck the order cheaply */
 		unsigned char *f = rlog_batch_frame(out, (size_t)j);
@@ -406,6 +406,8 @@ static int rlog_compact_switch(struct rlog *log, struct rlog_file *f, const stru
 		rc = (err_set(e, "rlog: compaction: an append failed; reopen the log"), RLOG_EFAILED);
 		goto drop_snap;
 	}
+	if ((rc = rlog_wb_flush_locked(log, e)) != 0) /* the frames carried over come from the file */
+		goto drop_snap;
 	struct rlog_hdr nh = *h;
 	nh.start = C;
 	nh.start_ck = sh->end_ck;
@@ -443,6 +445,7 @@ static int rlog_compact_switch(struct rlog *log, struct rlog_file *f, const stru
 	struct rlog_file *of = log->cur;
 	log->cur = nf;
 	log->hdr = nh;
+	rlog_commits_trim(log, nh.start);
 	log->compactions++;
 	rlog_file_unref_locked(of);
 	pthread_mutex_unlock(&log->mu);
@@ -468,10 +471,17 @@ bool rlog_should_compact(struct rlog *log)
 int rlog_compact(struct rlog *log, struct err *e)
 {
 	pthread_mutex_lock(&log->compact_mu);
+	/* the snapshot is built from the file: frames in the write-behind
+	 * buffer go there first, and later ones wait for the next compaction */
+	int frc = rlog_wb_flush_upto(log, UINT64_MAX, e);
+	if (frc) {
+		pthread_mutex_unlock(&log->compact_mu);
+		return frc;
+	}
 	pthread_mutex_lock(&log->mu);
 	struct rlog_file *f = log->cur, *old = log->snap;
 	struct rlog_hdr h = log->hdr;
-	uint64_t C = log->next;
+	uint64_t C = log->wb_n ? log->wb_first : log->next;
 	f->refs++;
 	if (old)
 		old->refs++;

@@ -1,7 +1,10 @@
 /* vfs: see vfs.h. Every sqlite3_io_methods entry forwards to the wrapped
- * file; only xShmLock adds the watcher call. */
+ * file; only xShmLock adds the watcher call (and reads the wal-index
+ * header for it through the wrapped file's own xShmMap: region 0 is
+ * already mapped by the connection that holds the write lock). */
 #include "vfs.h"
 #include <limits.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -9,7 +12,7 @@
 
 struct vfs_watcher {
 	char path[PATH_MAX];
-	void (*fn)(void *);
+	vfs_watch_fn fn;
 	void *arg;
 	struct vfs_watcher *next;
 };
@@ -98,12 +101,36 @@ static int vfs_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
 	return REAL(f)->pMethods->xUnfetch(REAL(f), off, p);
 }
 
+#define VFS_WALIDX_HDR 48
+#define VFS_WALIDX_VERSION 3007000u
+
+/* Reads the wal-index header (vfs.h) of the file whose connection holds
+ * the write lock; false when it is not there or not consistent. */
+static bool vfs_wal_hint(struct vfs_file *vf, struct vfs_wal_hint *out)
+{
+	void volatile *p = NULL;
+	if (vf->real->pMethods->xShmMap(vf->real, 0, 32768, 0, &p) != SQLITE_OK || !p)
+		return false;
+	unsigned char h[2 * VFS_WALIDX_HDR];
+	const volatile unsigned char *src = p;
+	for (size_t i = 0; i < sizeof h; i++)
+		h[i] = src[i];
+	uint32_t version, mx;
+	memcpy(&version, h, 4);
+	memcpy(&mx, h + 16, 4);
+	if (version != VFS_WALIDX_VERSION || h[12] != 1 || memcmp(h, h + VFS_WALIDX_HDR, VFS_WALIDX_HDR) != 0)
+		return false;
+	out->mx_frame = mx;
+	memcpy(out->salts, h + 32, 8);
+	return true;
+}
+
 /* The WAL write lock is shm lock slot 0 (WAL_WRITE_LOCK in SQLite's wal.c). */
 static int vfs_shm_lock(sqlite3_file *f, int ofst, int n, int flags)
 {
 	struct vfs_file *vf = (struct vfs_file *)f;
 	if (flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE) && ofst == 0 && n >= 1 && vf->path[0]) {
-		void (*fn)(void *) = NULL;
+		vfs_watch_fn fn = NULL;
 		void *arg = NULL;
 		pthread_mutex_lock(&vfs_mu);
 		for (struct vfs_watcher *w = vfs_watchers; w; w = w->next)
@@ -113,8 +140,10 @@ static int vfs_shm_lock(sqlite3_file *f, int ofst, int n, int flags)
 				break;
 			}
 		pthread_mutex_unlock(&vfs_mu);
-		if (fn)
-			fn(arg);
+		if (fn) {
+			struct vfs_wal_hint h;
+			fn(arg, vfs_wal_hint(vf, &h) ? &h : NULL);
+		}
 	}
 	return vf->real->pMethods->xShmLock(vf->real, ofst, n, flags);
 }
@@ -264,7 +293,7 @@ int vfs_register(struct err *e)
 	return rc;
 }
 
-int vfs_watch(const char *path, void (*fn)(void *arg), void *arg, struct err *e)
+int vfs_watch(const char *path, vfs_watch_fn fn, void *arg, struct err *e)
 {
 	struct vfs_watcher *w = calloc(1, sizeof *w);
 	if (!w)

@@ -81,6 +81,18 @@ struct walcap {
 	uint8_t *last_commit; /* its page */
 };
 
+/* Opens the -wal read-only without atime updates: an atime update dirties
+ * the inode, which the next commit's fdatasync then has to write (ext4
+ * without a journal writes it synchronously). O_NOATIME needs the file's
+ * owner; otherwise (EPERM) a plain open. */
+static int walcap_open_wal(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd;
+}
+
 static void *walcap_xrealloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);
@@ -104,7 +116,7 @@ int walcap_open(const char *db_path, struct walcap **out, struct err *e)
 	w->last_commit = walcap_xrealloc(NULL, WALCAP_PAGE_SIZE);
 	w->stamp = 1;
 	/* Open now if the -wal exists (a missing one is an empty WAL). */
-	int fd = open(w->wal_path, O_RDONLY | O_CLOEXEC);
+	int fd = walcap_open_wal(w->wal_path);
 	if (fd < 0 && errno != ENOENT) {
 		err_set(e, "walcap: open %s: %s", w->wal_path, strerror(errno));
 		walcap_close(w);
@@ -173,7 +185,7 @@ static int walcap_sync_file(struct walcap *w, uint64_t *size, struct err *e)
 		w->fd = -1;
 	}
 	if (w->fd < 0) {
-		int fd = open(w->wal_path, O_RDONLY | O_CLOEXEC);
+		int fd = walcap_open_wal(w->wal_path);
 		if (fd < 0) {
 			if (errno == ENOENT)
 				return 0;
@@ -320,6 +332,74 @@ static int walcap_deliver(struct walcap *w, uint32_t first, uint32_t last, uint3
 	return fn(arg, &t, e);
 }
 
+/* Reads frames from the position on, at most up to frame `limit` (the end
+ * of the file: UINT32_MAX with the file's frame count in nfile), delivering
+ * every complete transaction. *reached = the position reached the limit. */
+static int walcap_frames(struct walcap *w, uint64_t nfile, walcap_txn_fn fn, void *arg, bool *reached,
+			 struct err *e)
+{
+	struct walfmt_chain c = w->chain; /* tentative: moves ahead of w->chain */
+	uint32_t first = c.nframes + 1;
+	int rc = 0;
+	walcap_txn_begin(w);
+	while (c.nframes < nfile) {
+		uint64_t want = nfile - c.nframes;
+		if (want > WALCAP_BATCH)
+			want = WALCAP_BATCH;
+		ssize_t r = walcap_pread(w->fd, w->rbuf, (size_t)want * WALCAP_FRAME_SIZE,
+					 walfmt_frame_offset(WALCAP_PAGE_SIZE, c.nframes + 1));
+		if (r < 0) {
+			rc = err_set(e, "walcap: read %s: %s", w->wal_path, strerror(errno));
+			break;
+		}
+		uint32_t got = (uint32_t)((size_t)r / WALCAP_FRAME_SIZE);
+		bool stop = got < want; /* shorter than expected: the end */
+		for (uint32_t j = 0; j < got; j++) {
+			const uint8_t *fp = w->rbuf + (size_t)j * WALCAP_FRAME_SIZE;
+			struct walfmt_frame f;
+			if (!walfmt_chain_next(&c, fp, &f)) {
+				stop = true;
+				break;
+			}
+			const uint8_t *page = fp + WALFMT_FRAME_HDR_SIZE;
+			if (f.db_size != 0 && w->nframes_txn == 0 && w->have_last && f.page_no == w->last_page_no &&
+			    f.db_size == w->last_db_size && memcmp(page, w->last_commit, WALCAP_PAGE_SIZE) == 0) {
+				w->chain = c; /* sector padding: consume, deliver nothing */
+				w->frames++;
+				w->padding++;
+				first = c.nframes + 1;
+				continue;
+			}
+			walcap_txn_add(w, f.page_no, page);
+			if (f.db_size == 0)
+				continue;
+			rc = walcap_deliver(w, first, c.nframes, f.page_no, f.db_size, fn, arg, e);
+			if (rc < 0) {
+				stop = true;
+				break;
+			}
+			w->chain = c;
+			w->size_after = f.db_size;
+			w->txns++;
+			w->frames += c.nframes - first + 1;
+			first = c.nframes + 1;
+			w->have_last = true;
+			w->last_page_no = f.page_no;
+			w->last_db_size = f.db_size;
+			memcpy(w->last_commit, page, WALCAP_PAGE_SIZE);
+			walcap_txn_begin(w);
+		}
+		if (stop || rc < 0)
+			break;
+	}
+	*reached = w->chain.nframes == nfile;
+	w->nslots = 0;
+	w->nframes_txn = 0;
+	if (w->cap > WALCAP_KEEP_PAGES)
+		walcap_free_txn_buffers(w);
+	return rc;
+}
+
 static int walcap_run(struct walcap *w, walcap_txn_fn fn, void *arg, struct err *e)
 {
 	uint64_t size;
@@ -365,71 +445,34 @@ static int walcap_run(struct walcap *w, walcap_txn_fn fn, void *arg, struct err 
 	uint64_t nfile = (size - WALFMT_HDR_SIZE) / WALCAP_FRAME_SIZE;
 	if (nfile > UINT32_MAX)
 		nfile = UINT32_MAX;
-	struct walfmt_chain c = w->chain; /* tentative: moves ahead of w->chain */
-	uint32_t first = c.nframes + 1;
-	walcap_txn_begin(w);
-	rc = 0;
-	while (c.nframes < nfile) {
-		uint64_t want = nfile - c.nframes;
-		if (want > WALCAP_BATCH)
-			want = WALCAP_BATCH;
-		r = walcap_pread(w->fd, w->rbuf, (size_t)want * WALCAP_FRAME_SIZE,
-				 walfmt_frame_offset(WALCAP_PAGE_SIZE, c.nframes + 1));
-		if (r < 0) {
-			rc = err_set(e, "walcap: read %s: %s", w->wal_path, strerror(errno));
-			break;
-		}
-		uint32_t got = (uint32_t)((size_t)r / WALCAP_FRAME_SIZE);
-		bool stop = got < want; /* shorter than fstat said: the end */
-		for (uint32_t j = 0; j < got; j++) {
-			const uint8_t *fp = w->rbuf + (size_t)j * WALCAP_FRAME_SIZE;
-			struct walfmt_frame f;
-			if (!walfmt_chain_next(&c, fp, &f)) {
-				stop = true;
-				break;
-			}
-			const uint8_t *page = fp + WALFMT_FRAME_HDR_SIZE;
-			if (f.db_size != 0 && w->nframes_txn == 0 && w->have_last && f.page_no == w->last_page_no &&
-			    f.db_size == w->last_db_size && memcmp(page, w->last_commit, WALCAP_PAGE_SIZE) == 0) {
-				w->chain = c; /* sector padding: consume, deliver nothing */
-				w->frames++;
-				w->padding++;
-				first = c.nframes + 1;
-				continue;
-			}
-			walcap_txn_add(w, f.page_no, page);
-			if (f.db_size == 0)
-				continue;
-			rc = walcap_deliver(w, first, c.nframes, f.page_no, f.db_size, fn, arg, e);
-			if (rc < 0) {
-				stop = true;
-				break;
-			}
-			w->chain = c;
-			w->size_after = f.db_size;
-			w->txns++;
-			w->frames += c.nframes - first + 1;
-			first = c.nframes + 1;
-			w->have_last = true;
-			w->last_page_no = f.page_no;
-			w->last_db_size = f.db_size;
-			memcpy(w->last_commit, page, WALCAP_PAGE_SIZE);
-			walcap_txn_begin(w);
-		}
-		if (stop || rc < 0)
-			break;
-	}
-	w->nslots = 0;
-	w->nframes_txn = 0;
-	if (w->cap > WALCAP_KEEP_PAGES)
-		walcap_free_txn_buffers(w);
-	return rc;
+	bool reached;
+	return walcap_frames(w, nfile, fn, arg, &reached, e);
 }
 
 int walcap_collect(struct walcap *w, walcap_txn_fn fn, void *arg, struct err *e)
 {
 	if (!fn)
 		return err_set(e, "walcap_collect: no callback");
+	return walcap_run(w, fn, arg, e);
+}
+
+int walcap_collect_upto(struct walcap *w, uint32_t mx_frame, const unsigned char salts[8], walcap_txn_fn fn,
+			void *arg, struct err *e)
+{
+	if (!fn)
+		return err_set(e, "walcap_collect_upto: no callback");
+	/* The fast path: the WAL being followed, grown (or not) by whole
+	 * transactions. Salts change at every restart and a new -wal file gets
+	 * random ones, so equal salts mean the same file and header. */
+	if (w->following && w->fd >= 0 && memcmp(w->hdr_raw + 16, salts, 8) == 0 && mx_frame >= w->chain.nframes) {
+		if (mx_frame == w->chain.nframes)
+			return 0;
+		bool reached;
+		int rc = walcap_frames(w, mx_frame, fn, arg, &reached, e);
+		if (rc < 0 || reached)
+			return rc;
+		/* the file disagrees with the wal-index: trust only the file */
+	}
 	return walcap_run(w, fn, arg, e);
 }
 

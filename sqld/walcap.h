@@ -45,7 +45,7 @@
  *  - Page size must be 4096 (WALCAP_PAGE_SIZE); another size is an error.
  *
  * Files and POSIX locks: walcap reads the -wal through its own read-only fd
- * (pread), kept open for the walcap's lifetime and reopened only when the
+ * (pread, O_NOATIME when permitted), kept open for the walcap's lifetime and reopened only when the
  * -wal path names a new file (deleted and recreated: new inode). It never
  * opens the database file or the -shm: closing any fd of a file drops every
  * POSIX lock this process holds on it (DESIGN.md §2.5a). SQLite's unix VFS
@@ -122,6 +122,20 @@ void walcap_close(struct walcap *w);
  * WAL header of another version or a page size other than 4096. Under the
  * locking contract above only. */
 int walcap_collect(struct walcap *w, walcap_txn_fn fn, void *arg, struct err *e);
+
+/* walcap_collect() told by the wal-index header (vfs.h: struct
+ * vfs_wal_hint, read while the caller holds the WAL write lock) that the
+ * WAL generation with these salts (bytes 16..23 of the -wal header) holds
+ * committed frames up to mx_frame. When that is the WAL being followed,
+ * reads exactly the frames after the position up to mx_frame (one pread for
+ * a small transaction, none when nothing is new) and no stat, fstat or
+ * header read: a stat of the -wal costs the next commit an inode write (see
+ * vfs.h). The frames are validated as always; if the file does not hold
+ * them (cannot happen under the locking contract), or the salts are not
+ * those being followed (a restart, a new or emptied WAL), this is exactly
+ * walcap_collect(). Same results and contract as walcap_collect(). */
+int walcap_collect_upto(struct walcap *w, uint32_t mx_frame, const unsigned char salts[8], walcap_txn_fn fn,
+			void *arg, struct err *e);
 
 /* Like walcap_collect() but delivers nothing: moves the position to the last
  * commit frame of the current WAL (e.g. at start-up, when the frame log

@@ -219,15 +219,37 @@ static bool body_more(struct gw *g)
 {
 	if (g->body_end)
 		return false;
-	if (g->rx_off == g->rx.len && !rx_more(g))
-		return false;
 	if (g->pl_off && g->pl_off == g->pl.len)
 		g->pl.len = g->pl_off = 0;
-	else if (g->pl_off > (4u << 20)) {
+	else if (g->pl_off > (1u << 20)) {
 		memmove(g->pl.p, g->pl.p + g->pl_off, g->pl.len - g->pl_off);
 		g->pl.len -= g->pl_off;
 		g->pl_off = 0;
 	}
+	if (!g->chunked && g->remain > 0 && g->rx_off == g->rx.len) {
+		/* a body of known length, nothing buffered: straight from the
+		 * socket into the payload buffer (no copy through rx) */
+		size_t want = g->remain < (1 << 20) ? (size_t)g->remain : (1u << 20);
+		bb_reserve(&g->pl, want);
+		ssize_t k;
+		do
+			k = recv(g->fd, g->pl.p + g->pl.len, want, 0);
+		while (k < 0 && errno == EINTR);
+		if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			gw_fail(g, "no bytes from sqld for %d s", GW_TIMEOUT_S);
+		if (k <= 0) {
+			g->closed = true;
+			return false;
+		}
+		g->pl.len += (size_t)k;
+		g->pl.p[g->pl.len] = 0;
+		g->remain -= k;
+		if (g->remain == 0)
+			g->body_end = true;
+		return true;
+	}
+	if (g->rx_off == g->rx.len && !rx_more(g))
+		return false;
 	const char *p = g->rx.p + g->rx_off, *e = g->rx.p + g->rx.len;
 	if (!g->chunked) {
 		size_t n = (size_t)(e - p);
@@ -456,6 +478,61 @@ bool pb_varint(const uint8_t **p, const uint8_t *e, uint64_t *v)
 		}
 	}
 	return false;
+}
+
+int gw_msg_each(struct gw *g, gw_field_fn field, void (*drain)(void *arg), void *arg, size_t *msg_len)
+{
+	*msg_len = 0;
+	for (;;) { /* the 5-byte header of the next message */
+		if (g->trailers_only || g->pl.len - g->pl_off >= 5)
+			break;
+		if (!body_more(g)) {
+			if (g->soft && g->closed)
+				return -1;
+			gw_fail(g, g->body_end ? "the body ended without a trailer frame"
+					       : "the connection closed inside the body");
+		}
+	}
+	const uint8_t *h = (const uint8_t *)g->pl.p + g->pl_off;
+	if (g->trailers_only || h[0] != 0x00) { /* trailers (small): the whole-message path */
+		const uint8_t *m;
+		size_t n;
+		int r = gw_msg(g, &m, &n);
+		if (r == 1)
+			gw_fail(g, "a data message where trailers were expected");
+		return r;
+	}
+	uint32_t len = (uint32_t)h[1] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 8 | h[4];
+	if (len > (64u << 20))
+		gw_fail(g, "gRPC-web frame of %u bytes", len);
+	g->pl_off += 5;
+	size_t left = len;
+	while (left) {
+		const uint8_t *q = (const uint8_t *)g->pl.p + g->pl_off, *p = q;
+		size_t avail = g->pl.len - g->pl_off, lim = avail < left ? avail : left;
+		uint32_t fno;
+		int wt;
+		uint64_t v;
+		const uint8_t *d = NULL;
+		size_t dl = 0;
+		if (lim && pb_field(&p, q + lim, &fno, &wt, &v, &d, &dl)) {
+			if (wt != 2)
+				gw_fail(g, "a top-level field of wire type %d in a streamed message", wt);
+			field(arg, fno, d, dl);
+			g->pl_off += (size_t)(p - q);
+			left -= (size_t)(p - q);
+			continue;
+		}
+		if (lim == left)
+			gw_fail(g, "malformed protobuf in a data message");
+		/* the field is not whole yet: the buffer is about to move */
+		drain(arg);
+		if (!body_more(g))
+			gw_fail(g, "the connection closed inside a data message");
+	}
+	drain(arg);
+	*msg_len = len;
+	return 1;
 }
 
 bool pb_field(const uint8_t **p, const uint8_t *e, uint32_t *fno, int *wt, uint64_t *v, const uint8_t **d,

@@ -164,6 +164,57 @@ static long long proc_ticks(int pid, bool children, int *ppid)
 	return v[11] + v[12] + (children ? v[13] + v[14] : 0);
 }
 
+void rb_disk_ios(long long *writes, long long *flushes)
+{
+	*writes = *flushes = 0;
+	FILE *f = fopen("/proc/diskstats", "r");
+	if (!f)
+		return;
+	char line[512], name[64], path[128];
+	while (fgets(line, sizeof line, f)) {
+		/* major minor name, then reads (4 fields), writes completed, merged,
+		 * sectors, ms, in flight, ms, weighted ms, discards (4), flushes
+		 * completed (kernel 5.5 and later) */
+		long long v[16] = {0};
+		int got = sscanf(line,
+				 "%*u %*u %63s %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld %lld",
+				 name, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10],
+				 &v[11], &v[12], &v[13], &v[14], &v[15]);
+		if (got < 6)
+			continue;
+		snprintf(path, sizeof path, "/sys/block/%s/device", name);
+		if (access(path, F_OK) != 0)
+			continue;
+		*writes += v[4];
+		if (got == 17)
+			*flushes += v[15];
+	}
+	fclose(f);
+}
+
+uint64_t rb_cpu_ns(int pid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof path, "/proc/%d/task", pid);
+	DIR *d = opendir(path);
+	uint64_t sum = 0;
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		char p2[128];
+		snprintf(p2, sizeof p2, "/proc/%d/task/%.20s/schedstat", pid, e->d_name);
+		FILE *f = fopen(p2, "r");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof buf, f))
+			sum += strtoull(buf, NULL, 10);
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return sum;
+}
+
 static long long proc_wbytes(int pid)
 {
 	char buf[1024];

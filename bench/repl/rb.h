@@ -48,6 +48,11 @@ void sqld_spawn(struct sqld_proc *s, const char *bin, const char *dir, const cha
  * (-1: killed). */
 int sqld_stop(struct sqld_proc *s);
 void sqld_kill(struct sqld_proc *s); /* SIGKILL and reap; accepts a stopped one */
+/* Write requests and cache flushes the disks (whole devices) completed so
+ * far, for everyone (/proc/diskstats). */
+void rb_disk_ios(long long *writes, long long *flushes);
+/* CPU time a process's threads have run (their schedstat), nanoseconds. */
+uint64_t rb_cpu_ns(int pid);
 extern bool rb_ok; /* set at the very end: otherwise exit prints the sqld logs' tails */
 
 /* Contention monitor: CPU time and disk writes of processes that are not
@@ -116,6 +121,14 @@ void gw_call(struct gw *g, const char *method, const void *pb, size_t n);
  * grpc_msg set; the body is consumed, the connection reusable), -1 = the
  * connection ended (soft mode only; otherwise dies). */
 int gw_msg(struct gw *g, const uint8_t **p, size_t *n);
+/* gw_msg for a data message consumed as it arrives: field(arg, number,
+ * bytes, length) for each top-level length-delimited field as soon as it is
+ * whole (the bytes are valid until drain(arg), which comes before the buffer
+ * they sit in changes, and once at the end). Only a bounded window of the
+ * message is ever buffered. Returns 1 (*msg_len = the message's length), 0
+ * at the trailers, -1, like gw_msg. */
+typedef void (*gw_field_fn)(void *arg, uint32_t fno, const uint8_t *d, size_t dl);
+int gw_msg_each(struct gw *g, gw_field_fn field, void (*drain)(void *arg), void *arg, size_t *msg_len);
 /* Dies with the request, the response head and what came, for reports. */
 void gw_fail(struct gw *g, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 

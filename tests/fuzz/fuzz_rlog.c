@@ -1,5 +1,6 @@
 /* libFuzzer target: the input becomes rlog.log (and, split off, rlog.snap)
- * in a temporary directory; rlog_open, rlog_read, the snapshot cursor and
+ * in a temporary directory; rlog_open, rlog_read (and the span lookup and
+ * exact reads of a BatchLogEntries sent in pieces), the snapshot cursor and
  * (optionally) an append + compaction run on it. Nothing may crash, and no
  * frame rlog hands out may break the checksum chain: every log batch is
  * re-verified here, from the log header's start checksum on, independently
@@ -123,10 +124,18 @@ static void fz_walk(struct rlog *log, size_t max)
 	for (;;) {
 		/* open verified the whole file and nothing changed it since: a
 		 * read can only succeed */
+		uint64_t end = 0;
+		char id[RLOG_ID_STRLEN + 1];
+		if (rlog_batch_span(log, no, max, &end, id, NULL) != 0)
+			abort();
 		if (rlog_read(log, no, max, &b, NULL) != 0)
 			abort();
+		if (end != no + b.n)
+			abort(); /* the commit index disagrees with the file */
 		if (b.n == 0)
 			break;
+		if (rlog_read_span(log, id, no, b.n, &b, NULL) != 0 || end != no + b.n)
+			abort(); /* the same frames, read as an exact span */
 		for (size_t i = 0; i < b.n; i++) {
 			const unsigned char *f = rlog_batch_frame(&b, i);
 			if (frame_verify(f, no + i, prev, NULL) != 0)

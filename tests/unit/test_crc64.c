@@ -8,6 +8,7 @@
 #include "crc64.h"
 #include "t.h"
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,17 @@ static void matches_reference(void)
 			CHECK(crc64(buf + off, n) == ref_crc(~0ull, buf + off, n));
 	CHECK(crc64(buf, sizeof buf) == ref_crc(~0ull, buf, sizeof buf));
 	CHECK(crc64(buf, 4096) == ref_crc(~0ull, buf, 4096));
+	/* the four-lane blocks of 4096 bytes, several of them, with the rest
+	 * done one byte or word at a time, at odd alignments */
+	static unsigned char big[3 * 4096 + 64];
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (unsigned char)rnd();
+	static const size_t lens[] = {4095, 4096, 4097, 4103, 8192, 8192 + 13, 3 * 4096, 3 * 4096 + 57};
+	for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++)
+		for (size_t off = 0; off < 8; off += 3)
+			CHECK(crc64(big + off, lens[k]) == ref_crc(~0ull, big + off, lens[k]));
+	uint64_t half = crc64_update(0, big, 5000); /* continuation across a block edge */
+	CHECK(crc64_update(half, big + 5000, 3 * 4096 - 5000) == crc64(big, 3 * 4096));
 }
 
 static void chain_matches_reference(void)
@@ -124,6 +136,23 @@ static void bitrev(void)
 	}
 }
 
+/* The same checks on the table-driven path, where the CPU would use
+ * carry-less multiplication otherwise. */
+static void tables_only(void)
+{
+	int had = crc64_use_clmul(1); /* whether the CPU has it */
+	CHECK(crc64_use_clmul(0) == 0);
+	matches_reference();
+	chain_matches_reference();
+	update_is_continuation();
+	chain_vs_update();
+	crc64_use_clmul(1);
+	CHECK(crc64_use_clmul(1) == had);
+#if defined(__x86_64__)
+	fprintf(stderr, "crc64: carry-less multiplication %s\n", had ? "in use" : "not available");
+#endif
+}
+
 int main(void)
 {
 	T_RUN(check_value);
@@ -132,5 +161,6 @@ int main(void)
 	T_RUN(update_is_continuation);
 	T_RUN(chain_vs_update);
 	T_RUN(bitrev);
+	T_RUN(tables_only);
 	return T_DONE();
 }

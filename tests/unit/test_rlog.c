@@ -285,12 +285,146 @@ static void big_transaction(void)
 	/* 10 frames wanted: past frame 0's commit, on to the next one */
 	CHECK(rlog_read(log, 0, 10, &b, NULL) == 0 && b.n == N + 1 && batch_ok(&b, 0, 0));
 	rlog_batch_free(&b);
+	/* the same reads into slots with room before the batch and before each
+	 * frame (preadv, more than one chunk): the frames land in place and the
+	 * room is left alone */
+	rlog_batch_init(&b);
+	b.head = 5;
+	b.prefix = 6;
+	CHECK(rlog_read(log, 0, 10, &b, NULL) == 0 && b.n == N + 1 && batch_ok(&b, 0, 0));
+	CHECK(rlog_batch_bytes(&b) == 5 + (N + 1) * (6 + FRAME_SIZE));
+	CHECK(rlog_batch_alloc(&b) >= rlog_batch_bytes(&b) + RLOG_BATCH_SLACK);
+	memset(b.data, 0xAB, 5);
+	for (size_t i = 0; i < b.n; i++)
+		memset(rlog_batch_frame(&b, i) - 6, 0xCD, 6);
+	b.data[rlog_batch_bytes(&b) + RLOG_BATCH_SLACK - 1] = 1; /* allocated (ASan would say) */
+	CHECK(rlog_read(log, 1, 10, &b, NULL) == 0 && b.n == N && batch_ok(&b, 1, ck0));
+	CHECK(b.data[0] == 0xAB && b.data[4] == 0xAB && rlog_batch_frame(&b, N - 1)[-1] == 0xCD);
+	rlog_batch_free(&b);
 	rlog_close(log);
 	struct rlog_open_info info;
 	log = open_log(&info);
 	CHECK(!info.dirty && info.next_frame_no == N + 1);
 	rlog_close(log);
 	free(p);
+	tmp_remove();
+}
+
+/* rlog_batch_span says exactly where rlog_read's answer would end, from
+ * the commit index (kept by appends, rebuilt by the scan at open, trimmed
+ * by compaction, cleared by reset); rlog_read_span reads exact ranges. */
+static void batch_span_and_read_span(void)
+{
+	tmp_make();
+	M.n = 0;
+	struct rlog *log = open_log(NULL);
+	enum { T = 40 };
+	uint32_t pg[300];
+	for (uint32_t i = 0; i < 300; i++)
+		pg[i] = i + 1;
+	for (int t = 0; t < T; t++) /* transactions of 1..~290 frames */
+		mappend(log, pg, 1 + (size_t)((t * 37) % 290), (uint32_t)t + 1, 300);
+	uint64_t end_all = rlog_next_frame_no(log);
+	struct rlog_batch b;
+	rlog_batch_init(&b);
+	char id[RLOG_ID_STRLEN + 1];
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint64_t from = 0; from <= end_all; from += 7) {
+			for (size_t max = 1; max <= 1200; max = max * 3 + 1) {
+				uint64_t end = 0;
+				CHECK(rlog_batch_span(log, from, max, &end, id, NULL) == 0);
+				CHECK(rlog_read(log, from, max, &b, NULL) == 0);
+				CHECK(end == from + b.n || (from >= end_all && end == from && b.n == 0));
+				CHECK_STR(id, b.log_id);
+			}
+		}
+		/* exact ranges, across transaction boundaries */
+		CHECK(rlog_read_span(log, id, 5, 300, &b, NULL) == 0 && b.n == 300);
+		for (size_t i = 0; i < b.n; i++)
+			CHECK(frame_matches(rlog_batch_frame(&b, i), 5 + i));
+		CHECK(rlog_read_span(log, id, end_all - 3, 3, &b, NULL) == 0 && b.n == 3);
+		CHECK(rlog_read_span(log, id, end_all - 3, 4, &b, NULL) == RLOG_EINVAL);
+		CHECK(rlog_read_span(log, "00000000-0000-4000-8000-000000000000", 0, 1, &b, NULL) == RLOG_ERESET);
+		rlog_close(log); /* the scan at open rebuilds the index */
+		log = open_log(NULL);
+	}
+	/* compaction: below the log start is NEED_SNAPSHOT; the rest still spans */
+	CHECK(rlog_compact(log, NULL) == 0);
+	mappend(log, pg, 10, 99, 300);
+	uint64_t start = rlog_first_frame_no(log), end = 0;
+	CHECK(start == end_all);
+	CHECK(rlog_batch_span(log, 0, 10, &end, id, NULL) == RLOG_NEED_SNAPSHOT);
+	CHECK(rlog_read_span(log, id, 0, 1, &b, NULL) == RLOG_NEED_SNAPSHOT);
+	CHECK(rlog_batch_span(log, start, 1, &end, id, NULL) == 0 && end == start + 10);
+	/* reset: a new lineage, an empty index */
+	char old[RLOG_ID_STRLEN + 1];
+	memcpy(old, id, sizeof old);
+	CHECK(rlog_reset(log, 0, NULL) == 0);
+	CHECK(rlog_read_span(log, old, 0, 1, &b, NULL) == RLOG_ERESET);
+	mappend(log, pg, 3, 100, 300);
+	CHECK(rlog_batch_span(log, 0, 1, &end, id, NULL) == 0 && end == 3);
+	rlog_batch_free(&b);
+	rlog_close(log);
+	tmp_remove();
+}
+
+/* no_sync: small transactions wait in the write-behind buffer; a reader
+ * that needs them, compaction and close write them first; a crash loses
+ * them, which open cuts as a torn tail (capture rebuilds such a log). */
+static void write_behind(void)
+{
+	tmp_make();
+	M.n = 0;
+	struct rlog_opts o = {.dir = dir, .no_sync = true};
+	struct rlog *log = open_with(&o, NULL);
+	uint32_t pg[40];
+	for (uint32_t i = 0; i < 40; i++)
+		pg[i] = i + 1;
+	for (int t = 0; t < 5; t++)
+		mappend(log, pg, 3, (uint32_t)t + 1, 40); /* 15 frames */
+	CHECK(rlog_next_frame_no(log) == 15);
+	CHECK(fsize("rlog.log") == 128); /* all in memory */
+	struct rlog_batch b;
+	rlog_batch_init(&b);
+	CHECK(rlog_read(log, 0, 1, &b, NULL) == 0 && b.n == 3);
+	uint64_t ck2 = frame_get_checksum(rlog_batch_frame(&b, 2));
+	CHECK(rlog_read(log, 3, 4, &b, NULL) == 0 && b.n == 6 && batch_ok(&b, 3, ck2));
+	CHECK(fsize("rlog.log") == 128 + 15 * FRAME_SIZE); /* the read wrote them */
+	CHECK(rlog_read(log, 0, 1000, &b, NULL) == 0 && b.n == 15 && batch_ok(&b, 0, 0));
+	/* a transaction larger than the buffer goes straight to the file, after
+	 * what the buffer holds */
+	mappend(log, pg, 2, 9, 40);
+	mappend(log, pg, 40, 10, 40);
+	CHECK(fsize("rlog.log") == 128 + 57 * FRAME_SIZE);
+	/* filling the buffer writes it */
+	for (int t = 0; t < 20; t++)
+		mappend(log, pg, 2, (uint32_t)t + 20, 40);
+	CHECK(fsize("rlog.log") > 128 + 57 * FRAME_SIZE && fsize("rlog.log") < 128 + 97 * FRAME_SIZE);
+	char id[RLOG_ID_STRLEN + 1];
+	uint64_t end;
+	CHECK(rlog_batch_span(log, 57, 1, &end, id, NULL) == 0 && end == 59);
+	CHECK(rlog_read_span(log, id, 90, 7, &b, NULL) == 0 && b.n == 7);
+	for (size_t i = 0; i < 7; i++)
+		CHECK(frame_matches(rlog_batch_frame(&b, i), 90 + i));
+	mappend(log, pg, 1, 77, 40); /* frame 97, in memory */
+	/* compaction takes what is in memory into account */
+	CHECK(rlog_compact(log, NULL) == 0);
+	CHECK(rlog_first_frame_no(log) == 98 && rlog_next_frame_no(log) == 98);
+	mappend(log, pg, 2, 78, 40);
+	rlog_batch_free(&b);
+	rlog_close(log); /* writes the buffer before it marks the log clean */
+	struct rlog_open_info info;
+	log = open_with(&o, &info);
+	CHECK(!info.dirty && info.next_frame_no == 100);
+	rlog_batch_init(&b);
+	CHECK(rlog_read(log, 98, 10, &b, NULL) == 0 && b.n == 2);
+	CHECK(frame_matches(rlog_batch_frame(&b, 1), 99));
+	/* reset drops the old lineage's buffered frames */
+	mappend(log, pg, 1, 79, 40);
+	CHECK(rlog_reset(log, 0, NULL) == 0);
+	CHECK(rlog_read(log, 0, 10, &b, NULL) == 0 && b.n == 0);
+	rlog_batch_free(&b);
+	rlog_close(log);
 	tmp_remove();
 }
 
@@ -1121,6 +1255,8 @@ int main(void)
 	T_RUN(append_read_roundtrip);
 	T_RUN(commit_boundary);
 	T_RUN(big_transaction);
+	T_RUN(batch_span_and_read_span);
+	T_RUN(write_behind);
 	T_RUN(bad_arguments);
 	T_RUN(reopen_keeps_positions);
 	T_RUN(killed_process_is_unclean);

@@ -13,6 +13,7 @@
  * The binary re-executes itself as a separate process ("--ckpt-child DB") to
  * check that POSIX locks survive walcap's fd handling. */
 #include "t.h"
+#include "vfs.h"
 #include "walcap.h"
 #include <errno.h>
 #include <pthread.h>
@@ -157,6 +158,44 @@ static int fx_cb(void *arg, const struct walcap_txn *t, struct err *e)
 	return 0;
 }
 
+/* Hint mode: collects through walcap_collect_upto with what the wal-index
+ * header says (read here from the format, walformat.html §2.1, independently
+ * of sqld/vfs.c). */
+static bool use_hint;
+static int hint_used, hint_missing;
+
+static bool wal_hint(sqlite3 *db, uint32_t *mx, unsigned char salts[8])
+{
+	sqlite3_file *fp = NULL;
+	if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &fp) != SQLITE_OK || !fp)
+		return false;
+	void volatile *p = NULL;
+	if (fp->pMethods->xShmMap(fp, 0, 32768, 0, &p) != SQLITE_OK || !p)
+		return false;
+	unsigned char h[96];
+	for (int i = 0; i < 96; i++)
+		h[i] = ((const volatile unsigned char *)p)[i];
+	uint32_t version;
+	memcpy(&version, h, 4);
+	if (version != 3007000 || h[12] != 1 || memcmp(h, h + 48, 48) != 0)
+		return false;
+	memcpy(mx, h + 16, 4);
+	memcpy(salts, h + 32, 8);
+	return true;
+}
+
+static int fx_collect_any(struct fx *f, sqlite3 *db, struct err *e)
+{
+	uint32_t mx;
+	unsigned char salts[8];
+	if (use_hint && db && wal_hint(db, &mx, salts)) {
+		hint_used++;
+		return walcap_collect_upto(f->w, mx, salts, fx_cb, f, e);
+	}
+	hint_missing += use_hint;
+	return walcap_collect(f->w, fx_cb, f, e);
+}
+
 static int fx_hook(void *arg, sqlite3 *db, const char *name, int nframe)
 {
 	struct fx *f = arg;
@@ -164,7 +203,7 @@ static int fx_hook(void *arg, sqlite3 *db, const char *name, int nframe)
 	if (!f->hook_collect || !f->w)
 		return SQLITE_OK;
 	struct err e;
-	if (walcap_collect(f->w, fx_cb, f, &e) != 0) {
+	if (fx_collect_any(f, db, &e) != 0) {
 		fprintf(stderr, "collect in hook: %s\n", e.msg);
 		f->hook_bad++;
 		return SQLITE_OK;
@@ -267,7 +306,7 @@ static void fx_open(struct fx *f, const struct fx_opts *o)
 static void fx_collect(struct fx *f)
 {
 	struct err e;
-	int rc = walcap_collect(f->w, fx_cb, f, &e);
+	int rc = fx_collect_any(f, f->db, &e);
 	if (rc != 0)
 		fprintf(stderr, "collect: %s\n", e.msg);
 	CHECK(rc == 0);
@@ -1069,6 +1108,131 @@ static void random_workload(void)
 	fx_close(&f);
 }
 
+/* The same workload (spills, rollbacks, restarts of every kind, readers,
+ * VACUUM) with every collect told where the WAL ends by the wal-index. */
+static void random_workload_hint(void)
+{
+	use_hint = true;
+	hint_used = hint_missing = 0;
+	rng_state = 0x9e3779b97f4a7c15ull;
+	random_workload();
+	use_hint = false;
+	fprintf(stderr, "random_workload_hint: %d collects with a hint, %d without\n", hint_used, hint_missing);
+	CHECK(hint_used > 150 && hint_missing == 0);
+}
+
+/* A hint that disagrees with the file (an mx_frame past the end, other
+ * salts, an mx_frame below the position) changes nothing: walcap trusts
+ * the file. A hint equal to the position reads nothing. */
+static void hint_disagrees(void)
+{
+	struct fx f;
+	struct fx_opts o = {.table = true};
+	fx_open(&f, &o);
+	f.hook_collect = false;
+	exec(f.db, "INSERT INTO t(b) VALUES (randomblob(100))");
+	exec(f.db, "INSERT INTO t(b) VALUES (randomblob(5000))");
+	uint32_t mx;
+	unsigned char salts[8], other[8];
+	CHECK(wal_hint(f.db, &mx, salts));
+	CHECK(mx >= 2);
+	struct err e;
+	/* past the end of the file: the two transactions, then the fallback */
+	CHECK(walcap_collect_upto(f.w, mx + 50, salts, fx_cb, &f, &e) == 0);
+	CHECK(f.ntxn == 2 && fx_pos(&f).frame == mx);
+	/* equal to the position: nothing */
+	CHECK(walcap_collect_upto(f.w, mx, salts, fx_cb, &f, &e) == 0 && f.ntxn == 2);
+	exec(f.db, "INSERT INTO t(b) VALUES (randomblob(10))");
+	CHECK(wal_hint(f.db, &mx, salts));
+	/* other salts: the full path still finds the new transaction */
+	memcpy(other, salts, 8);
+	other[3] ^= 1;
+	CHECK(walcap_collect_upto(f.w, mx, other, fx_cb, &f, &e) == 0 && f.ntxn == 3);
+	CHECK(fx_pos(&f).frame == mx);
+	exec(f.db, "INSERT INTO t(b) VALUES (randomblob(10))");
+	/* below the position (stale): the full path */
+	CHECK(walcap_collect_upto(f.w, 1, salts, fx_cb, &f, &e) == 0 && f.ntxn == 4);
+	CHECK(walcap_collect_upto(f.w, 0, salts, NULL, NULL, &e) == -1); /* a callback is required */
+	fx_check_same(&f);
+	fx_close(&f);
+}
+
+/* sqld's wiring: a connection through the "sqlwire" VFS; the watcher runs
+ * before each release of the write lock with vfs.c's reading of the
+ * wal-index header, and collects with it. Every commit arrives with a hint
+ * equal to SQLite's mxFrame (checked in the WAL hook, after the release). */
+struct vw {
+	struct fx *f;
+	int calls, hints, bad;
+	uint32_t last_mx;
+};
+
+static void vw_watch(void *arg, const struct vfs_wal_hint *h)
+{
+	struct vw *v = arg;
+	struct err e;
+	v->calls++;
+	int rc;
+	if (h) {
+		v->hints++;
+		v->last_mx = h->mx_frame;
+		rc = walcap_collect_upto(v->f->w, h->mx_frame, h->salts, fx_cb, v->f, &e);
+	} else {
+		rc = walcap_collect(v->f->w, fx_cb, v->f, &e);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "watcher collect: %s\n", e.msg);
+		v->bad++;
+	}
+}
+
+static int vw_hook(void *arg, sqlite3 *db, const char *name, int nframe)
+{
+	(void)db, (void)name;
+	struct vw *v = arg;
+	struct walcap_pos pos;
+	walcap_pos(v->f->w, &pos);
+	if (pos.frame != (uint32_t)nframe || v->last_mx != (uint32_t)nframe) {
+		fprintf(stderr, "hook: mxFrame %d, hint %u, walcap at %u\n", nframe, v->last_mx, pos.frame);
+		v->bad++;
+	}
+	return SQLITE_OK;
+}
+
+static void vfs_watcher_hint(void)
+{
+	struct fx f;
+	struct fx_opts o = {.table = true};
+	fx_open(&f, &o);
+	f.hook_collect = false;
+	struct err e;
+	CHECK(vfs_register(&e) == 0);
+	struct vw v = {.f = &f};
+	CHECK(vfs_watch(f.path, vw_watch, &v, &e) == 0);
+	sqlite3 *db;
+	CHECK(sqlite3_open_v2(f.path, &db, SQLITE_OPEN_READWRITE, VFS_NAME) == SQLITE_OK);
+	sqlite3_wal_autocheckpoint(db, 0);
+	sqlite3_wal_hook(db, vw_hook, &v);
+	exec(db, "PRAGMA cache_size=10");
+	for (int i = 0; i < 60; i++) {
+		if (i % 10 == 9) {
+			exec(db, "BEGIN"); /* spills, then rolls back */
+			fill(db, "t", 300, 1000);
+			exec(db, "ROLLBACK");
+		} else if (i % 10 == 5) {
+			CHECK(sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL) == SQLITE_OK);
+		} else {
+			execf(db, "INSERT INTO t(b) VALUES (randomblob(%d))", 100 + i * 97);
+		}
+	}
+	CHECK(v.bad == 0 && v.calls >= 60 && v.hints == v.calls);
+	CHECK(fx_pos(&f).restarts > 0);
+	vfs_unwatch(f.path);
+	sqlite3_close(db);
+	fx_check_same(&f);
+	fx_close(&f);
+}
+
 /* ---- threads: the deployment pattern ---- */
 
 /* Writers and the checkpointer serialise on one mutex (a write transaction
@@ -1407,6 +1571,9 @@ int main(int argc, char **argv)
 	T_RUN(synthetic_wal);
 	T_RUN(large_transaction);
 	T_RUN(random_workload);
+	T_RUN(random_workload_hint);
+	T_RUN(hint_disagrees);
+	T_RUN(vfs_watcher_hint);
 	T_RUN(threads_writers_readers_checkpointer);
 	return T_DONE();
 }
