@@ -1118,30 +1118,6 @@ static int check_replication_index(struct dctx *c, const json_t *obj, const char
 	return 0;
 }
 
-static bool parse_i64(const char *s, size_t n, int64_t *out)
-{
-	size_t i = 0;
-	bool neg = false;
-	if (i < n && (s[i] == '+' || s[i] == '-'))
-		neg = s[i++] == '-';
-	if (i == n)
-		return false;
-	uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; i < n; i++) {
-		unsigned d = (unsigned)(unsigned char)s[i] - '0';
-		if (d > 9 || v > (lim - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	if (!neg)
-		*out = (int64_t)v;
-	else if (v == (uint64_t)INT64_MAX + 1)
-		*out = INT64_MIN;
-	else
-		*out = -(int64_t)v;
-	return true;
-}
-
 static int decode_b64(struct dctx *c, const json_t *s, const char *key, const char *where, struct hr_value *out)
 {
 	size_t n = json_string_length(s), cap = n / 4 * 3 + 2, got = 0;
@@ -1177,7 +1153,7 @@ static int decode_value(struct dctx *c, const json_t *j, struct hr_value *out)
 			return missing(c, "value", "integer Value");
 		if (!json_is_string(v))
 			return wrong_type(c, "value", "integer Value", "a decimal string", v);
-		if (!parse_i64(json_string_value(v), json_string_length(v), &out->i))
+		if (!hr_parse_i64(json_string_value(v), json_string_length(v), &out->i))
 			return shape(c, "Invalid `value` in integer Value: `%.40s` is not a decimal i64",
 				     json_string_value(v));
 		out->type = HR_INTEGER;

@@ -77,25 +77,6 @@ static int hc_str(struct hc_ctx *c, const struct jtree *obj, const char *key, co
 	return 0;
 }
 
-static bool hc_parse_i64(const char *s, size_t n, int64_t *out)
-{
-	size_t i = 0;
-	bool neg = false;
-	if (i < n && (s[i] == '+' || s[i] == '-'))
-		neg = s[i++] == '-';
-	if (i == n)
-		return false;
-	uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; i < n; i++) {
-		unsigned d = (unsigned)(unsigned char)s[i] - '0';
-		if (d > 9 || v > (lim - d) / 10)
-			return false;
-		v = v * 10 + d;
-	}
-	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
-	return true;
-}
-
 static bool hc_parse_u64(const char *s, size_t n, uint64_t *out)
 {
 	if (n == 0)
@@ -118,7 +99,7 @@ static int hc_i64(struct hc_ctx *c, const struct jtree *v, const char *key, cons
 		*out = v->i;
 		return 0;
 	}
-	if ((v->type == JT_STR) && hc_parse_i64(v->s, v->n, out))
+	if ((v->type == JT_STR) && hr_parse_i64(v->s, v->n, out))
 		return 0;
 	return hc_shape(c, "Invalid `%s` in %s: expected an i64 as a decimal string", key, where);
 }

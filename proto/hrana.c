@@ -78,3 +78,27 @@ bool hr_utf8_valid(const char *str, size_t n)
 	}
 	return true;
 }
+
+bool hr_parse_i64(const char *s, size_t n, int64_t *out)
+{
+	size_t i = 0;
+	bool neg = false;
+	if (i < n && (s[i] == '+' || s[i] == '-'))
+		neg = s[i++] == '-';
+	if (i == n)
+		return false;
+	uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; i < n; i++) {
+		unsigned d = (unsigned)(unsigned char)s[i] - '0';
+		if (d > 9 || v > (lim - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	if (!neg)
+		*out = (int64_t)v;
+	else if (v == (uint64_t)INT64_MAX + 1)
+		*out = INT64_MIN;
+	else
+		*out = -(int64_t)v;
+	return true;
+}

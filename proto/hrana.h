@@ -228,4 +228,7 @@ enum hr_req_type hr_req_type_from_name(const char *name);
 int hr_req_min_version(enum hr_req_type t);
 /* True when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
 bool hr_utf8_valid(const char *s, size_t n);
+/* Parses s[0..n) as a decimal int64 with an optional sign, nothing else
+ * (the form Hrana sends integers in); false on anything else or overflow. */
+bool hr_parse_i64(const char *s, size_t n, int64_t *out);
 #endif
