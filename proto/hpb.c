@@ -2,8 +2,8 @@
  * client side). Encoding is in hpb_enc.c. Only these two files see
  * protobuf-c types (generated from proto/hrana.proto into build/<v>/gen/).
  *
- * Decoding is two passes over the bytes, as in replpb.c:
- *   1. hpb_scan walks the wire format with the message descriptors without
+ * Decoding is two passes over the bytes (pbwire.h, shared with replpb.c):
+ *   1. a scan walks the wire format with the message descriptors without
  *      allocating: it bounds the nesting depth (protobuf-c recurses once per
  *      nested message and has no limit of its own), rejects what protobuf-c
  *      would reject anyway with a clearer message, and checks every known
@@ -11,156 +11,20 @@
  *   2. protobuf-c unpacks with an allocator taking memory from the caller's
  *      arena (free is a no-op), so its strings and bytes are used in place;
  *      then the model of hrana.h is built next to them.
- *
- * FORMAT (protobuf wire format, what pass 1 reads)
- *   message  = *(key value)
- *   key      = varint: field_number << 3 | wire_type
- *   value    = wire 0: varint (1..10 bytes, 7 bits each, low group first)
- *              wire 1: 8 bytes little-endian     wire 5: 4 bytes little-endian
- *              wire 2: varint length, then that many bytes (a string, bytes,
- *                      or a nested message)
- *   wire types 3 and 4 (groups) are not used by Hrana and are rejected.
- *   Length-delimited stream (cursor bodies): *(varint length, message). */
+ * The wire format pass 1 reads is described in pbwire.h.
+ */
 #include "hpb.h"
 #include "hrana.pb-c.h"
+#include "pbwire.h"
 #include <string.h>
-
-#define HPB_MAX_FIELD 0x1FFFFFFFu /* 2^29 - 1 */
-
-/* ===================================================================== */
-/* pass 1: the scan                                                      */
-/* ===================================================================== */
-
-static bool hpb_varint(const uint8_t *p, size_t n, size_t *i, uint64_t *out)
-{
-	uint64_t v = 0;
-	for (int k = 0; k < 10; k++) {
-		if (*i >= n)
-			return false;
-		uint8_t c = p[(*i)++];
-		if (k == 9 && c > 1)
-			return false; /* more than 64 bits */
-		v |= (uint64_t)(c & 0x7F) << (7 * k);
-		if (!(c & 0x80)) {
-			*out = v;
-			return true;
-		}
-	}
-	return false;
-}
-
-static int hpb_wire(struct err *e, const ProtobufCMessageDescriptor *d, const char *why)
-{
-	err_set(e, "malformed protobuf %s message: %s", d->short_name, why);
-	return HPB_E_SYNTAX;
-}
-
-/* The wire type protobuf-c expects for a known field of this type. */
-static int hpb_field_wire(const ProtobufCFieldDescriptor *f)
-{
-	switch (f->type) {
-	case PROTOBUF_C_TYPE_DOUBLE:
-	case PROTOBUF_C_TYPE_FIXED64:
-	case PROTOBUF_C_TYPE_SFIXED64:
-		return 1;
-	case PROTOBUF_C_TYPE_FLOAT:
-	case PROTOBUF_C_TYPE_FIXED32:
-	case PROTOBUF_C_TYPE_SFIXED32:
-		return 5;
-	case PROTOBUF_C_TYPE_STRING:
-	case PROTOBUF_C_TYPE_BYTES:
-	case PROTOBUF_C_TYPE_MESSAGE:
-		return 2;
-	default:
-		return 0;
-	}
-}
-
-static int hpb_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n, int depth, struct err *e)
-{
-	size_t i = 0;
-	while (i < n) {
-		uint64_t key, v;
-		if (!hpb_varint(p, n, &i, &key))
-			return hpb_wire(e, d, "truncated field key");
-		uint64_t fno = key >> 3;
-		int wt = (int)(key & 7);
-		if (fno == 0 || fno > HPB_MAX_FIELD)
-			return hpb_wire(e, d, "invalid field number");
-		const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, (unsigned)fno);
-		/* a known field sent with another wire type: protobuf-c would fail
-		 * (packed repeated scalars, wire 2 for a varint field, are fine) */
-		if (f && wt != hpb_field_wire(f) &&
-		    !(wt == 2 && f->label == PROTOBUF_C_LABEL_REPEATED && hpb_field_wire(f) != 2))
-			return hpb_wire(e, d, "a field has the wrong wire type");
-		switch (wt) {
-		case 0:
-			if (!hpb_varint(p, n, &i, &v))
-				return hpb_wire(e, d, "truncated varint");
-			break;
-		case 1:
-			if (n - i < 8)
-				return hpb_wire(e, d, "truncated fixed64");
-			i += 8;
-			break;
-		case 5:
-			if (n - i < 4)
-				return hpb_wire(e, d, "truncated fixed32");
-			i += 4;
-			break;
-		case 2:
-			if (!hpb_varint(p, n, &i, &v) || v > n - i)
-				return hpb_wire(e, d, "length runs past the end");
-			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
-				if (depth >= HPB_MAX_DEPTH) {
-					err_set(e, "protobuf messages nested deeper than %d", HPB_MAX_DEPTH);
-					return HPB_E_SYNTAX;
-				}
-				int rc = hpb_scan(f->descriptor, p + i, (size_t)v, depth + 1, e);
-				if (rc)
-					return rc;
-			} else if (f && f->type == PROTOBUF_C_TYPE_STRING &&
-				   !hr_utf8_valid((const char *)p + i, (size_t)v)) {
-				err_set(e, "%s.%s: invalid UTF-8", d->short_name, f->name);
-				return HPB_E_SYNTAX;
-			}
-			i += (size_t)v;
-			break;
-		default:
-			return hpb_wire(e, d, "unsupported wire type");
-		}
-	}
-	return 0;
-}
-
-/* ===================================================================== */
-/* pass 2: protobuf-c into the arena                                     */
-/* ===================================================================== */
-
-static void *hpb_alloc(void *ad, size_t n)
-{
-	return arena_alloc(ad, n);
-}
-
-static void hpb_nofree(void *ad, void *p)
-{
-}
 
 static ProtobufCMessage *hpb_unpack(struct arena *a, const ProtobufCMessageDescriptor *d, const void *p, size_t n,
 				    int *rc, struct err *e)
 {
-	static const uint8_t empty[1];
-	const uint8_t *s = p ? p : empty;
-	if (!p)
-		n = 0;
-	if ((*rc = hpb_scan(d, s, n, 1, e)) != 0)
-		return NULL;
-	ProtobufCAllocator al = {hpb_alloc, hpb_nofree, a};
-	ProtobufCMessage *m = protobuf_c_message_unpack(d, &al, n, s);
-	if (!m) {
-		*rc = hpb_wire(e, d, "rejected by the protobuf decoder");
-		return NULL;
-	}
+	static const struct pbwire_rules rules = {.max_depth = HPB_MAX_DEPTH};
+	ProtobufCMessage *m = pbwire_unpack(a, d, p, n, &rules, rc, e);
+	if (!m)
+		*rc = HPB_E_SYNTAX;
 	return m;
 }
 
@@ -776,7 +640,7 @@ int hpb_next_delim(const void *p, size_t n, size_t *off, const void **item, size
 		return 0;
 	size_t i = *off;
 	uint64_t v;
-	if (!hpb_varint(p, n, &i, &v) || v > n - i)
+	if (!pbwire_varint(p, n, &i, &v) || v > n - i)
 		return HPB_E_SYNTAX;
 	*item = (const uint8_t *)p + i;
 	*len = (size_t)v;

@@ -1,8 +1,8 @@
 /* replpb: see replpb.h. The only file that sees protobuf-c types (generated
  * from the proto/ schemas into build/<variant>/gen/).
  *
- * Decoding is two passes over the bytes:
- *   1. rp_scan walks the wire format with the message descriptors, without
+ * Decoding is two passes over the bytes (pbwire.h, shared with hpb.c):
+ *   1. a scan walks the wire format with the message descriptors, without
  *      allocating: it bounds the nesting depth (protobuf-c recurses once per
  *      nested message and has no limit of its own) and checks every known
  *      string field for UTF-8 without NULs, so that the C strings protobuf-c
@@ -18,124 +18,16 @@
 #include "metadata.pb-c.h"
 #include "proxy.pb-c.h"
 #include "replication_log.pb-c.h"
+#include "pbwire.h"
 #include <string.h>
-
-#define RP_MAX_FIELD 0x1FFFFFFFu /* 2^29 - 1 */
-
-/* ===================================================================== */
-/* decoding, pass 1: the scan                                            */
-/* ===================================================================== */
-
-static bool rp_varint(const uint8_t *p, size_t n, size_t *i, uint64_t *out)
-{
-	uint64_t v = 0;
-	for (int k = 0; k < 10; k++) {
-		if (*i >= n)
-			return false;
-		uint8_t c = p[(*i)++];
-		if (k == 9 && c > 1)
-			return false; /* more than 64 bits */
-		v |= (uint64_t)(c & 0x7F) << (7 * k);
-		if (!(c & 0x80)) {
-			*out = v;
-			return true;
-		}
-	}
-	return false;
-}
-
-static int rp_wire(struct err *e, const ProtobufCMessageDescriptor *d, const char *why)
-{
-	err_set(e, "malformed %s message: %s", d->name, why);
-	return REPLPB_E_WIRE;
-}
-
-static int rp_scan(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n, int depth,
-		   struct err *e)
-{
-	size_t i = 0;
-	while (i < n) {
-		uint64_t key, v;
-		if (!rp_varint(p, n, &i, &key))
-			return rp_wire(e, d, "truncated field key");
-		uint64_t fno = key >> 3;
-		if (fno == 0 || fno > RP_MAX_FIELD)
-			return rp_wire(e, d, "invalid field number");
-		switch (key & 7) {
-		case 0: /* varint */
-			if (!rp_varint(p, n, &i, &v))
-				return rp_wire(e, d, "truncated varint");
-			break;
-		case 1: /* 64-bit */
-			if (n - i < 8)
-				return rp_wire(e, d, "truncated fixed64");
-			i += 8;
-			break;
-		case 5: /* 32-bit */
-			if (n - i < 4)
-				return rp_wire(e, d, "truncated fixed32");
-			i += 4;
-			break;
-		case 2: { /* length-delimited */
-			if (!rp_varint(p, n, &i, &v) || v > n - i)
-				return rp_wire(e, d, "length runs past the end");
-			const ProtobufCFieldDescriptor *f =
-				protobuf_c_message_descriptor_get_field(d, (unsigned)fno);
-			if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
-				if (depth >= REPLPB_MAX_DEPTH) {
-					err_set(e, "%s: messages nested deeper than %d", d->name,
-						REPLPB_MAX_DEPTH);
-					return REPLPB_E_WIRE;
-				}
-				int rc = rp_scan(f->descriptor, p + i, (size_t)v, depth + 1, e);
-				if (rc)
-					return rc;
-			} else if (f && f->type == PROTOBUF_C_TYPE_STRING) {
-				if (memchr(p + i, 0, (size_t)v) ||
-				    !hr_utf8_valid((const char *)p + i, (size_t)v)) {
-					err_set(e, "%s.%s: not a valid UTF-8 string without NULs",
-						d->name, f->name);
-					return REPLPB_E_INVALID;
-				}
-			}
-			i += (size_t)v;
-			break;
-		}
-		default:
-			return rp_wire(e, d, "unsupported wire type (groups are not supported)");
-		}
-	}
-	return 0;
-}
-
-/* ===================================================================== */
-/* decoding, pass 2: protobuf-c into the arena, then the plain structs   */
-/* ===================================================================== */
-
-static void *rp_alloc(void *ad, size_t n)
-{
-	return arena_alloc(ad, n);
-}
-
-static void rp_nofree(void *ad, void *p)
-{
-}
 
 static ProtobufCMessage *rp_unpack(struct arena *a, const ProtobufCMessageDescriptor *d,
 				   const void *p, size_t n, int *rc, struct err *e)
 {
-	static const uint8_t empty[1];
-	const uint8_t *s = p ? p : empty;
-	if (!p)
-		n = 0;
-	if ((*rc = rp_scan(d, s, n, 1, e)) != 0)
-		return NULL;
-	ProtobufCAllocator al = {rp_alloc, rp_nofree, a};
-	ProtobufCMessage *m = protobuf_c_message_unpack(d, &al, n, s);
-	if (!m) {
-		*rc = rp_wire(e, d, "rejected by the protobuf decoder");
-		return NULL;
-	}
+	static const struct pbwire_rules rules = {.max_depth = REPLPB_MAX_DEPTH, .no_nul = true};
+	ProtobufCMessage *m = pbwire_unpack(a, d, p, n, &rules, rc, e);
+	if (!m)
+		*rc = *rc == PBWIRE_E_STRING ? REPLPB_E_INVALID : REPLPB_E_WIRE;
 	return m;
 }
 
