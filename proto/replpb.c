@@ -1,4 +1,5 @@
-/* replpb: see replpb.h. The only file that sees protobuf-c types (generated
+/* replpb: see replpb.h. With pbwire.c (its decoder, shared with hpb), the
+ * only file that sees protobuf-c types (generated
  * from the proto/ schemas into build/<variant>/gen/).
  *
  * Decoding is two passes over the bytes (pbwire.h, shared with hpb.c):
