@@ -1,6 +1,7 @@
 /* hpb: see hpb.h. Decoding (requests on the server side, responses on the
- * client side). Encoding is in hpb_enc.c. Only these two files (and pbwire.c,
- * the decoder they share with replpb.c) see protobuf-c types (generated from proto/hrana.proto into build/<v>/gen/).
+ * client side). Encoding is in hpb_enc.c. Only these two files (and
+ * pbwire.c, the decoder they share with replpb.c) see protobuf-c types
+ * (generated from proto/hrana.proto into build/<v>/gen/).
  *
  * Decoding is two passes over the bytes (pbwire.h, shared with replpb.c):
  *   1. a scan walks the wire format with the message descriptors without

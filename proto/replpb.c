@@ -1,6 +1,6 @@
 /* replpb: see replpb.h. With pbwire.c (its decoder, shared with hpb), the
- * only file that sees protobuf-c types (generated
- * from the proto/ schemas into build/<variant>/gen/).
+ * only file that sees protobuf-c types (generated from the proto/ schemas
+ * into build/<variant>/gen/).
  *
  * Decoding is two passes over the bytes (pbwire.h, shared with hpb.c):
  *   1. a scan walks the wire format with the message descriptors, without
