@@ -7,16 +7,18 @@
  * build the whole response body (gRPC-web frames and trailers) in c->out;
  * the completion hands it to net (ops.out) on the network thread.
  *
- *   BatchLogEntries  one job: rlog_read, one Frames message, trailers. An
- *                    answer of more than REPL_BATCH_PIECE frames (a bulk
- *                    load commits transactions of tens of MB, and a batch
- *                    never ends mid-transaction) is sent like a Snapshot
- *                    instead: rlog_batch_span says where it ends, the first
- *                    job emits the gRPC-web header for the whole message and
- *                    the first frames, each next job (after repl_continue)
- *                    the next REPL_BATCH_PIECE frames, the last one the
- *                    trailers. Memory stays bounded and sqld reads the next
- *                    piece while net and the replica move the previous one.
+ *   BatchLogEntries  one job: rlog_span_open (where the answer ends; it
+ *                    pins the log file, so a compaction meanwhile cannot
+ *                    take the frames), rlog_span_read, one Frames message,
+ *                    trailers. An answer of more than REPL_BATCH_PIECE
+ *                    frames (a bulk load commits transactions of tens of
+ *                    MB, and a batch never ends mid-transaction) is sent
+ *                    like a Snapshot instead: the first job emits the
+ *                    gRPC-web header for the whole message and the first
+ *                    frames, each next job (after repl_continue) the next
+ *                    REPL_BATCH_PIECE frames, the last one the trailers.
+ *                    Memory stays bounded and sqld reads the next piece
+ *                    while net and the replica move the previous one.
  *   Snapshot         a stream: a job per chunk of REPL_STREAM_FRAMES frames,
  *                    one Frame message each; the next job starts when net
  *                    has written the chunk (repl_continue); the last chunk
@@ -130,8 +132,8 @@ struct repl_call {
 	uint64_t next;                   /* next frame_no wanted */
 	struct rlog_snap *snap;
 	uint64_t snap_sent;
-	bool piecewise;    /* BatchLogEntries sent in pieces, up to span_end */
-	uint64_t span_end;
+	bool piecewise;    /* BatchLogEntries sent in pieces, frames [next, span.end) */
+	struct rlog_span span; /* pins the log file holding them (a compaction meanwhile cannot take them) */
 	struct rlog_batch batch;
 	/* proxy */
 	struct repl_client *cl;
@@ -318,6 +320,7 @@ static void call_free(struct repl_call *c)
 		pthread_mutex_unlock(&R.mu);
 	}
 	rlog_snapshot_close(c->snap);
+	rlog_span_close(&c->span);
 	rlog_batch_free(&c->batch);
 	buf_free(&c->out);
 	arena_free(&c->out_a);
@@ -555,13 +558,13 @@ static void run_batch_piece(struct repl_call *c)
 {
 	struct err e = {{0}};
 	bool first = c->batch.head != 0;
-	uint64_t n = c->span_end - c->next;
+	uint64_t n = c->span.end - c->next;
 	if (n > REPL_BATCH_PIECE)
 		n = REPL_BATCH_PIECE;
-	int rc = rlog_read_span(ns_log(c->ns), c->log_id, c->next, (size_t)n, &c->batch, &e);
+	int rc = rlog_span_read(&c->span, c->next, (size_t)n, &c->batch, &e);
 	if (rc) {
-		/* the message is cut: the trailers say why (a new lineage, or
-		 * compaction took the frames meanwhile: the replica asks again) */
+		/* the message is cut: the trailers say why (a new lineage; the
+		 * span's frames themselves cannot go away) */
 		if (rc == RLOG_ERESET)
 			fail(c, GRPC_STATUS_FAILED_PRECONDITION, "NO_HELLO");
 		else
@@ -569,12 +572,14 @@ static void run_batch_piece(struct repl_call *c)
 		return;
 	}
 	if (first) /* the length of the whole Frames message */
-		put_data_hdr(c->batch.data, (c->span_end - c->next) * (frames_prefix_len + FRAME_SIZE));
+		put_data_hdr(c->batch.data, (c->span.end - c->next) * (frames_prefix_len + FRAME_SIZE));
 	batch_to_out(c);
 	c->batch.head = 0;
 	c->next += n;
-	if (c->next == c->span_end)
+	if (c->next == c->span.end) {
+		rlog_span_close(&c->span);
 		finish_ok(c);
+	}
 }
 
 /* BatchLogEntries: the frames are read straight into the response (gRPC-web
@@ -589,30 +594,34 @@ static void run_batch(struct repl_call *c)
 		run_batch_piece(c);
 		return;
 	}
-	uint64_t end;
-	int rc = rlog_batch_span(ns_log(c->ns), c->next, REPL_BATCH_FRAMES, &end, c->batch.log_id, &e);
+	int rc = rlog_span_open(ns_log(c->ns), c->next, REPL_BATCH_FRAMES, &c->span, &e);
 	if (rc) {
 		fail_rlog(c, rc, &e);
 		return;
 	}
+	memcpy(c->batch.log_id, c->span.log_id, sizeof c->batch.log_id);
 	if (!lineage_ok(c))
 		return;
-	if (end - c->next > REPL_BATCH_PIECE) {
-		if ((end - c->next) * (frames_prefix_len + FRAME_SIZE) > UINT32_MAX) {
+	if (c->span.end - c->next > REPL_BATCH_PIECE) {
+		if ((c->span.end - c->next) * (frames_prefix_len + FRAME_SIZE) > UINT32_MAX) {
 			fail(c, GRPC_STATUS_INTERNAL, "a transaction too large for one gRPC-web message");
 			return;
 		}
 		c->piecewise = true;
-		c->span_end = end;
 		c->batch.head = GRPCWEB_HDR_SIZE;
 		run_batch_piece(c);
 		return;
 	}
+	/* a short answer: read whole, one message */
 	c->batch.head = GRPCWEB_HDR_SIZE;
-	rc = rlog_read(ns_log(c->ns), c->next, REPL_BATCH_FRAMES, &c->batch, &e);
-	if (rc) {
+	if (c->span.end > c->next)
+		rc = rlog_span_read(&c->span, c->next, (size_t)(c->span.end - c->next), &c->batch, &e);
+	rlog_span_close(&c->span);
+	if (rc == RLOG_ERESET) {
+		fail(c, GRPC_STATUS_FAILED_PRECONDITION, "NO_HELLO");
+	} else if (rc) {
 		fail_rlog(c, rc, &e);
-	} else if (lineage_ok(c)) {
+	} else {
 		if (c->batch.n) {
 			batch_to_out(c);
 			grpcweb_end_data(&c->out, 0);

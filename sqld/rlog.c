@@ -284,14 +284,16 @@ static bool rlog_commit_at_or_after(const struct rlog *log, uint64_t no, uint64_
 	return true;
 }
 
-int rlog_batch_span(struct rlog *log, uint64_t next_offset, size_t max_frames, uint64_t *end,
-		    char log_id[RLOG_ID_STRLEN + 1], struct err *e)
+int rlog_span_open(struct rlog *log, uint64_t next_offset, size_t max_frames, struct rlog_span *s,
+		   struct err *e)
 {
-	*end = next_offset;
+	memset(s, 0, sizeof *s);
+	s->log = log;
+	s->from = s->end = next_offset;
 	if (!max_frames)
 		return err_set(e, "rlog: max_frames 0"), RLOG_EINVAL;
 	pthread_mutex_lock(&log->mu);
-	memcpy(log_id, log->id_str, RLOG_ID_STRLEN + 1);
+	memcpy(s->log_id, log->id_str, sizeof s->log_id);
 	uint64_t start = log->hdr.start, committed = log->next;
 	int rc = 0;
 	if (next_offset < start) {
@@ -302,45 +304,48 @@ int rlog_batch_span(struct rlog *log, uint64_t next_offset, size_t max_frames, u
 		/* as rlog_read: at least max_frames (or to the end), on to a commit */
 		uint64_t want = next_offset + max_frames - 1, c;
 		if (want >= committed - 1 || !rlog_commit_at_or_after(log, want, &c))
-			*end = committed;
+			s->end = committed;
 		else
-			*end = c + 1;
+			s->end = c + 1;
+		s->file = log->cur;
+		s->file->refs++;
+		s->file_start = start;
+		s->gen = log->gen;
 	}
 	pthread_mutex_unlock(&log->mu);
 	return rc;
 }
 
-int rlog_read_span(struct rlog *log, const char *log_id, uint64_t from, size_t n, struct rlog_batch *out,
-		   struct err *e)
+int rlog_span_read(struct rlog_span *s, uint64_t from, size_t n, struct rlog_batch *out, struct err *e)
 {
+	struct rlog *log = s->log;
 	out->n = 0;
+	if (!s->file || !n || from < s->from || from > s->end || n > s->end - from)
+		return err_set(e, "rlog: frames %llu..+%zu are outside the span", (unsigned long long)from, n),
+		       RLOG_EINVAL;
+	/* while the pinned file is the current one, frames may still be in the
+	 * write-behind buffer; once compaction has swapped it, it has them all */
 	if (rlog_wb_flush_upto(log, from + n, e) != 0)
 		return RLOG_EIO;
 	pthread_mutex_lock(&log->mu);
-	memcpy(out->log_id, log->id_str, sizeof out->log_id);
-	struct rlog_file *f = log->cur;
-	uint64_t start = log->hdr.start, end = log->next;
+	memcpy(out->log_id, s->log_id, sizeof out->log_id);
 	int rc = 0;
-	if (strcmp(log_id, log->id_str) != 0)
+	if (log->gen != s->gen)
 		rc = (err_set(e, "rlog: a new lineage started"), RLOG_ERESET);
-	else if (from < start)
-		rc = (err_set(e, "NEED_SNAPSHOT: frame %llu precedes the log (first %llu)", (unsigned long long)from,
-			      (unsigned long long)start), RLOG_NEED_SNAPSHOT);
-	else if (!n || from + n > end)
-		rc = (err_set(e, "rlog: frames %llu..+%zu are not all committed", (unsigned long long)from, n),
-		      RLOG_EINVAL);
-	else if (log->wb_n && log->wb_first < from + n) /* flushed above; only a reset could undo that */
+	else if (s->file == log->cur && log->wb_n && log->wb_first < from + n) /* flushed above; only a reset undoes that */
 		rc = (err_set(e, "rlog: a new lineage started"), RLOG_ERESET);
-	if (rc) {
-		pthread_mutex_unlock(&log->mu);
-		return rc;
-	}
-	f->refs++;
 	pthread_mutex_unlock(&log->mu);
+	if (rc)
+		return rc;
 	errno = 0;
-	rc = rlog_read_range(log, f->fd, start, from, end, n, true, out, e);
-	rlog_file_unref(log, f);
-	return rc;
+	return rlog_read_range(log, s->file->fd, s->file_start, from, s->end, n, true, out, e);
+}
+
+void rlog_span_close(struct rlog_span *s)
+{
+	if (s->file)
+		rlog_file_unref(s->log, s->file);
+	s->file = NULL;
 }
 
 int rlog_wait(struct rlog *log, uint64_t next_offset, int timeout_ms)

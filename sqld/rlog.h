@@ -169,19 +169,34 @@ static inline size_t rlog_batch_bytes(const struct rlog_batch *b)
 int rlog_read(struct rlog *log, uint64_t next_offset, size_t max_frames, struct rlog_batch *out,
 	      struct err *e);
 
-/* A BatchLogEntries answer in pieces. rlog_batch_span: the frames
- * rlog_read(next_offset, max_frames) would return are [next_offset, *end)
- * (*end == next_offset: caught up), of lineage log_id; nothing is read (a
- * lookup in the in-memory index of commit frames). Returns as rlog_read.
- * rlog_read_span: exactly frames [from, from + n) of lineage log_id, which
- * must be committed, checked like rlog_read's; RLOG_ERESET if the log is
- * of another lineage now, RLOG_NEED_SNAPSHOT if compaction moved `from`
- * into the snapshot meanwhile, RLOG_EINVAL past the committed end. Any
- * thread. */
-int rlog_batch_span(struct rlog *log, uint64_t next_offset, size_t max_frames, uint64_t *end,
-		    char log_id[RLOG_ID_STRLEN + 1], struct err *e);
-int rlog_read_span(struct rlog *log, const char *log_id, uint64_t from, size_t n, struct rlog_batch *out,
+/* A BatchLogEntries answer in pieces (struct rlog_span).
+ * rlog_span_open: the frames rlog_read(next_offset, max_frames) would
+ * return are [next_offset, s->end) (s->end == next_offset: caught up), of
+ * lineage s->log_id. Nothing is read (a lookup in the in-memory index of
+ * commit frames), but the log file that holds those frames is pinned:
+ * a compaction meanwhile swaps in a new file and leaves the span reading
+ * the old one, in which every frame of the span is (compaction writes the
+ * write-behind buffer into the old file before it swaps), so a piece
+ * never finds its frames gone. Returns as rlog_read.
+ * rlog_span_read: exactly frames [from, from + n) of the span, checked like
+ * rlog_read's; RLOG_ERESET if the log started a new lineage since the span
+ * was opened, RLOG_EINVAL outside the span.
+ * rlog_span_close: releases the file; accepts a span never opened (zeroed)
+ * or already closed. The log must outlive its open spans.
+ * A span belongs to one thread at a time; any thread. */
+struct rlog_file;
+struct rlog_span {
+	uint64_t end;                    /* frames [next_offset, end) */
+	char log_id[RLOG_ID_STRLEN + 1]; /* their lineage */
+	/* private */
+	struct rlog *log;
+	struct rlog_file *file; /* pinned; NULL when the span is empty */
+	uint64_t file_start, from, gen;
+};
+int rlog_span_open(struct rlog *log, uint64_t next_offset, size_t max_frames, struct rlog_span *s,
 		   struct err *e);
+int rlog_span_read(struct rlog_span *s, uint64_t from, size_t n, struct rlog_batch *out, struct err *e);
+void rlog_span_close(struct rlog_span *s);
 
 /* LogEntries: sleeps until frame next_offset is committed (a frame past
  * next_offset - 1: the follower's next_offset is its last frame_no + 1).

@@ -152,7 +152,7 @@ struct rlog {
 	struct rlog_file *snap; /* rlog.snap or NULL; compaction/reset swap it */
 	bool closing;
 	uint64_t compactions;
-	/* The commit frames of the log file, ascending (rlog_batch_span finds
+	/* The commit frames of the log file, ascending (rlog_span_open finds
 	 * where a batch ends without reading it). Entries below hdr.start may
 	 * linger until the next compaction trims them. */
 	uint64_t *commits;

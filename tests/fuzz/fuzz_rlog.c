@@ -124,18 +124,20 @@ static void fz_walk(struct rlog *log, size_t max)
 	for (;;) {
 		/* open verified the whole file and nothing changed it since: a
 		 * read can only succeed */
-		uint64_t end = 0;
-		char id[RLOG_ID_STRLEN + 1];
-		if (rlog_batch_span(log, no, max, &end, id, NULL) != 0)
+		struct rlog_span sp;
+		if (rlog_span_open(log, no, max, &sp, NULL) != 0)
 			abort();
 		if (rlog_read(log, no, max, &b, NULL) != 0)
 			abort();
-		if (end != no + b.n)
+		if (sp.end != no + b.n)
 			abort(); /* the commit index disagrees with the file */
-		if (b.n == 0)
+		if (b.n == 0) {
+			rlog_span_close(&sp);
 			break;
-		if (rlog_read_span(log, id, no, b.n, &b, NULL) != 0 || end != no + b.n)
+		}
+		if (rlog_span_read(&sp, no, b.n, &b, NULL) != 0 || sp.end != no + b.n)
 			abort(); /* the same frames, read as an exact span */
+		rlog_span_close(&sp);
 		for (size_t i = 0; i < b.n; i++) {
 			const unsigned char *f = rlog_batch_frame(&b, i);
 			if (frame_verify(f, no + i, prev, NULL) != 0)
