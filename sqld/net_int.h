@@ -1,0 +1,126 @@
+/* net_int: what the files of the net module share. Private to sqld/net*.c;
+ * net.h is the module's interface, and the top of net.c describes the routes,
+ * the connection model and the module's invariants.
+ *
+ *   net.c        everything else (see its top)
+ *   net_ws.c     Hrana over WebSocket: upgrade, receive, send queue, close
+ *
+ * Threads: everything here runs on the service thread (the caller of
+ * net_run), except net_ws_encode/net_ws_encode_pb (pure, called by workers)
+ * and the work_job run function of an admin job (a worker). */
+#ifndef SQLWIRE_NET_INT_H
+#define SQLWIRE_NET_INT_H
+#include "net.h"
+#include "admin.h"
+#include "buf.h"
+#include "chunked.h"
+#include "sess.h"
+#include "work.h"
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct dump_call;
+struct ns;
+struct repl_call;
+
+enum net_route {
+	NR_NONE = 0,
+	NR_PIPE2,
+	NR_PIPE3,
+	NR_CURSOR3,
+	NR_PIPE3PB, /* protobuf: c->pb */
+	NR_CURSOR3PB,
+	NR_V1_EXEC,
+	NR_V1_BATCH,
+	NR_LEGACY,
+	NR_REPL, /* gRPC-web: repl */
+	NR_ADMIN, /* the admin listener (admin.h) */
+};
+
+struct net_msg { /* a queued WebSocket message, LWS_PRE bytes of headroom first */
+	struct net_msg *next;
+	size_t len;
+	unsigned char data[];
+};
+
+struct net_conn {
+	struct lws *wsi;
+	bool is_ws;
+	bool pb; /* protobuf encoding (this HTTP request / this WebSocket) */
+	bool admin;           /* on the admin listener */
+	struct ns *ns;        /* the request's (HTTP) or connection's (WS) namespace, a reference */
+	struct dump_call *dcall; /* GET /dump in progress */
+	struct net_admin_job *ajob; /* an admin request on a worker */
+	enum admin_method ameth;
+	/* HTTP */
+	enum net_route route;
+	struct buf body;
+	bool body_overflow;
+	bool body_chunked; /* Transfer-Encoding: chunked: lws passes the framing through */
+	bool body_done;
+	struct chunked chunk;
+	struct sess_call *call;
+	int status;
+	const char *ctype;
+	struct buf out;       /* response body; bytes [out_off, out.len) not yet written */
+	size_t out_off;
+	bool headers_sent;
+	bool chunked;         /* cursor: Transfer-Encoding chunked, more may come */
+	bool out_final;       /* no more body after out */
+	bool want_continue;   /* cursor / stream: ask sess or repl for more once out is written */
+	unsigned allow;       /* the request's grant (auth.h), checked at its headers */
+	/* gRPC-web */
+	struct repl_call *rcall;
+	char *rpath;          /* the request path, and the metadata headers (NULL: absent) */
+	char *md_token, *md_ns, *md_auth;
+	/* WebSocket */
+	struct sess_ws *ws;
+	int version;
+	struct buf rx;
+	struct net_msg *q_head, *q_tail;
+	int close_code;
+	char close_reason[124];
+	bool lingering;                 /* a normal close (1000) waits: input is dropped meanwhile */
+	lws_sorted_usec_list_t linger;
+};
+
+/* The module's state, one instance (N, defined in net.c): service thread
+ * only, but for stop (net_request_stop, async-signal-safe) and ctx, which
+ * net_wake reads on workers under net.c's mutex. */
+struct net_state {
+	const struct cfg *cfg;
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	struct lws_vhost *admin_vh; /* --admin-listen-addr, or NULL */
+	int admin_port;
+	size_t admin_busy; /* admin jobs submitted and not done */
+	lws_sorted_usec_list_t tick;
+	volatile sig_atomic_t stop;
+	bool stopping;
+	int nconns;
+	size_t out_bytes; /* response bytes buffered, all connections */
+	int port;
+	bool repl_on;     /* the replication routes are served */
+	const struct auth *auth; /* net_set_auth; NULL: open access */
+	bool tls;
+};
+extern struct net_state N; /* net.c */
+
+/* net.c */
+int net_cors(struct lws *wsi, unsigned char **p, unsigned char *end);
+bool net_path_is(const char *uri, int len, const char *path);
+int net_resolve_ns(struct lws *wsi, struct ns **out, char *msg, size_t cap);
+
+/* net_ws.c: WebSocket */
+void net_ws_encode(struct buf *b, const struct hr_server_msg *m);    /* any thread */
+void net_ws_encode_pb(struct buf *b, const struct hr_server_msg *m); /* any thread */
+void net_ws_send_encoded(void *owner, struct buf *b);                /* sess_ops */
+void net_ws_send(void *owner, const struct hr_server_msg *m);        /* sess_ops */
+void net_ws_close(void *owner, int code, const char *reason);        /* sess_ops */
+void net_ws_free_queue(struct net_conn *c);
+int net_ws_writeable(struct net_conn *c);
+int net_ws_receive(struct net_conn *c, const void *in, size_t len);
+int net_confirm_upgrade(struct net_conn *c, struct lws *wsi);
+#endif
