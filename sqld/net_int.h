@@ -4,6 +4,7 @@
  *
  *   net.c        everything else (see its top)
  *   net_ws.c     Hrana over WebSocket: upgrade, receive, send queue, close
+ *   net_admin.c  the admin listener: its vhost and its requests (on workers)
  *
  * Threads: everything here runs on the service thread (the caller of
  * net_run), except net_ws_encode/net_ws_encode_pb (pure, called by workers)
@@ -86,6 +87,18 @@ struct net_conn {
 	lws_sorted_usec_list_t linger;
 };
 
+/* Admin requests run on a worker: a fork copies a database, a create or
+ * delete opens or closes one, and the network thread must not wait on that. */
+struct net_admin_job {
+	struct work_job w; /* first */
+	struct net_conn *c; /* NULL once the connection is gone */
+	enum admin_method m;
+	char *path;
+	char *body;
+	size_t n;
+	struct admin_resp r;
+};
+
 /* The module's state, one instance (N, defined in net.c): service thread
  * only, but for stop (net_request_stop, async-signal-safe) and ctx, which
  * net_wake reads on workers under net.c's mutex. */
@@ -109,9 +122,13 @@ struct net_state {
 extern struct net_state N; /* net.c */
 
 /* net.c */
+int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 int net_cors(struct lws *wsi, unsigned char **p, unsigned char *end);
+void net_reply(struct net_conn *c, int status, const char *ctype, const char *body, size_t n);
+void net_reply_generic(struct net_conn *c, int status, const char *msg);
 bool net_path_is(const char *uri, int len, const char *path);
 int net_resolve_ns(struct lws *wsi, struct ns **out, char *msg, size_t cap);
+void net_reply_too_large(struct net_conn *c);
 
 /* net_ws.c: WebSocket */
 void net_ws_encode(struct buf *b, const struct hr_server_msg *m);    /* any thread */
@@ -123,4 +140,9 @@ void net_ws_free_queue(struct net_conn *c);
 int net_ws_writeable(struct net_conn *c);
 int net_ws_receive(struct net_conn *c, const void *in, size_t len);
 int net_confirm_upgrade(struct net_conn *c, struct lws *wsi);
+
+/* net_admin.c: the admin listener */
+int net_start_admin(const struct cfg *c, struct err *e);
+void net_admin_answer(struct net_conn *c, const char *body, size_t n);
+int net_admin_request(struct net_conn *c, struct lws *wsi, int meth, const char *uri, int ulen);
 #endif
