@@ -3,6 +3,7 @@
  * the connection model and the module's invariants.
  *
  *   net.c        everything else (see its top)
+ *   net_out.c    HTTP responses: queueing, the writer, sess/repl/dump answers
  *   net_ws.c     Hrana over WebSocket: upgrade, receive, send queue, close
  *   net_admin.c  the admin listener: its vhost and its requests (on workers)
  *
@@ -123,12 +124,23 @@ extern struct net_state N; /* net.c */
 
 /* net.c */
 int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
-int net_cors(struct lws *wsi, unsigned char **p, unsigned char *end);
-void net_reply(struct net_conn *c, int status, const char *ctype, const char *body, size_t n);
-void net_reply_generic(struct net_conn *c, int status, const char *msg);
 bool net_path_is(const char *uri, int len, const char *path);
 int net_resolve_ns(struct lws *wsi, struct ns **out, char *msg, size_t cap);
 void net_reply_too_large(struct net_conn *c);
+
+/* net_out.c: HTTP responses */
+int net_cors(struct lws *wsi, unsigned char **p, unsigned char *end);
+void net_reply(struct net_conn *c, int status, const char *ctype, const char *body, size_t n);
+void net_reply_text(struct net_conn *c, int status, const char *text);
+void net_reply_generic(struct net_conn *c, int status, const char *msg);
+void net_reply_grpc(struct net_conn *c, int status, const char *msg);
+void net_repl_forget(struct net_conn *c);
+void net_repl_out(void *owner, const void *p, size_t n, bool more);  /* repl_ops */
+void net_repl_out_buf(void *owner, struct buf *b);                  /* repl_ops */
+void net_dump_out(void *owner, const void *p, size_t n, bool more);  /* dump_ops */
+struct ns *net_owner_ns(void *owner);                                /* sess_ops */
+void net_http_out(void *owner, const struct sess_http_out *o);       /* sess_ops */
+int net_http_write(struct net_conn *c);
 
 /* net_ws.c: WebSocket */
 void net_ws_encode(struct buf *b, const struct hr_server_msg *m);    /* any thread */
