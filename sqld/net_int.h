@@ -2,8 +2,10 @@
  * net.h is the module's interface, and the top of net.c describes the routes,
  * the connection model and the module's invariants.
  *
- *   net.c        everything else (see its top)
+ *   net.c        the libwebsockets context, the user listener (and its TLS),
+ *                the one callback, the service loop, shutdown
  *   net_out.c    HTTP responses: queueing, the writer, sess/repl/dump answers
+ *   net_http.c   HTTP requests: routing, namespace, authentication, bodies
  *   net_ws.c     Hrana over WebSocket: upgrade, receive, send queue, close
  *   net_admin.c  the admin listener: its vhost and its requests (on workers)
  *
@@ -124,9 +126,6 @@ extern struct net_state N; /* net.c */
 
 /* net.c */
 int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
-bool net_path_is(const char *uri, int len, const char *path);
-int net_resolve_ns(struct lws *wsi, struct ns **out, char *msg, size_t cap);
-void net_reply_too_large(struct net_conn *c);
 
 /* net_out.c: HTTP responses */
 int net_cors(struct lws *wsi, unsigned char **p, unsigned char *end);
@@ -141,6 +140,15 @@ void net_dump_out(void *owner, const void *p, size_t n, bool more);  /* dump_ops
 struct ns *net_owner_ns(void *owner);                                /* sess_ops */
 void net_http_out(void *owner, const struct sess_http_out *o);       /* sess_ops */
 int net_http_write(struct net_conn *c);
+
+/* net_http.c: HTTP requests */
+bool net_path_is(const char *uri, int len, const char *path);
+int net_resolve_ns(struct lws *wsi, struct ns **out, char *msg, size_t cap);
+void net_reply_too_large(struct net_conn *c);
+void net_reply_bad_chunks(struct net_conn *c);
+char *net_credential(struct lws *wsi, bool grpc);
+int net_http_request(struct net_conn *c, struct lws *wsi);
+void net_http_body_done(struct net_conn *c);
 
 /* net_ws.c: WebSocket */
 void net_ws_encode(struct buf *b, const struct hr_server_msg *m);    /* any thread */
