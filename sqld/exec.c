@@ -1,5 +1,7 @@
 /* exec: runs Hrana statements, batches, sequences, describes and cursors on a
- * sqlite3 connection (see exec.h for the contract).
+ * sqlite3 connection (see exec.h for the contract). Parts of the module are
+ * in exec_lex.c (SQL lexing), which shares exec_int.h with this file. The
+ * invariants below are the whole module's.
  *
  * Invariants: every sqlite3_stmt is finalized before the function that
  * prepared it returns, except a cursor's current step, which the cursor owns
@@ -9,7 +11,7 @@
  * arena. Out-of-memory aborts (sqld policy).
  *
  * Threads: worker threads; one connection, one thread at a time. */
-#include "exec.h"
+#include "exec_int.h"
 #include "metrics.h"
 #include "hjson.h"
 #include <sqlite3.h>
@@ -99,129 +101,6 @@ static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, const char *
 	if (exec_tl_attach_seen && *st)
 		exec_tl_attach_st = *st; /* never kept in the statement cache */
 	return rc;
-}
-
-/* ---- SQL lexing: fillers, the statement classifier ---- */
-
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-static bool is_word(char c)
-{
-	unsigned char u = (unsigned char)c;
-	return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '_' ||
-	       u == '$' || u >= 0x80;
-}
-
-/* Skips whitespace and comments ("--" to end of line, "/" "*" to "*" "/" or to
- * the end), and ';' too when semis. */
-static const char *skip_filler(const char *p, bool semis)
-{
-	for (;;) {
-		if (is_space(*p) || (semis && *p == ';')) {
-			p++;
-		} else if (p[0] == '-' && p[1] == '-') {
-			p += 2;
-			while (*p && *p != '\n')
-				p++;
-		} else if (p[0] == '/' && p[1] == '*') {
-			p += 2;
-			while (*p && !(p[0] == '*' && p[1] == '/'))
-				p++;
-			if (*p)
-				p += 2;
-		} else {
-			return p;
-		}
-	}
-}
-
-/* p is at an opening quote (' " ` [); returns the position after its end. */
-static const char *skip_quoted(const char *p)
-{
-	char close = *p == '[' ? ']' : *p;
-	for (p++; *p; p++) {
-		if (*p == close) {
-			if (close != ']' && p[1] == close) {
-				p++; /* doubled quote */
-				continue;
-			}
-			return p + 1;
-		}
-	}
-	return p;
-}
-
-static size_t word_len(const char *p)
-{
-	size_t n = 0;
-	while (is_word(p[n]))
-		n++;
-	return n;
-}
-
-static enum exec_kind kind_of_word(const char *p, size_t n)
-{
-	static const struct {
-		const char *kw;
-		enum exec_kind kind;
-	} kws[] = {
-		{"SELECT", EXEC_KIND_SELECT}, {"VALUES", EXEC_KIND_VALUES}, {"INSERT", EXEC_KIND_INSERT},
-		{"REPLACE", EXEC_KIND_REPLACE}, {"UPDATE", EXEC_KIND_UPDATE}, {"DELETE", EXEC_KIND_DELETE},
-	};
-	for (size_t i = 0; i < sizeof kws / sizeof kws[0]; i++)
-		if (strlen(kws[i].kw) == n && strncasecmp(p, kws[i].kw, n) == 0)
-			return kws[i].kind;
-	return EXEC_KIND_OTHER;
-}
-
-enum exec_kind exec_stmt_kind(const char *sql)
-{
-	if (!sql)
-		return EXEC_KIND_OTHER;
-	const char *p = skip_filler(sql, true);
-	size_t n = word_len(p);
-	if (n == 7 && strncasecmp(p, "EXPLAIN", 7) == 0)
-		return EXEC_KIND_EXPLAIN;
-	if (!(n == 4 && strncasecmp(p, "WITH", 4) == 0))
-		return kind_of_word(p, n);
-	/* WITH [RECURSIVE] name [(cols)] AS [[NOT] MATERIALIZED] (select), ... main */
-	int depth = 0;
-	for (p += n; *p;) {
-		const char *q = skip_filler(p, false);
-		if (q != p) {
-			p = q;
-			continue;
-		}
-		char c = *p;
-		if (c == '(') {
-			depth++, p++;
-		} else if (c == ')') {
-			if (depth > 0)
-				depth--;
-			p++;
-		} else if (c == '\'' || c == '"' || c == '`' || c == '[') {
-			p = skip_quoted(p);
-		} else if (c == ':' || c == '@' || c == '?') {
-			p++;
-			p += word_len(p); /* a parameter, not a keyword */
-		} else if (is_word(c)) {
-			n = word_len(p);
-			if (depth == 0) {
-				enum exec_kind k = kind_of_word(p, n);
-				if (k != EXEC_KIND_OTHER)
-					return k;
-			}
-			p += n;
-		} else if (c == ';' && depth == 0) {
-			break;
-		} else {
-			p++;
-		}
-	}
-	return EXEC_KIND_OTHER;
 }
 
 /* ---- errors ---- */
@@ -349,7 +228,7 @@ static int open_stmt(sqlite3 *db, const char *sql, struct arena *a, sqlite3_stmt
 			sqlite3_finalize(st);
 			return -1;
 		}
-		if (st || !tail || tail <= p || !*skip_filler(tail, true))
+		if (st || !tail || tail <= p || !*exec_skip_filler(tail, true))
 			break;
 		p = tail;
 	}
@@ -357,7 +236,7 @@ static int open_stmt(sqlite3 *db, const char *sql, struct arena *a, sqlite3_stmt
 		set_error(err, HR_E_SQL_NO_STATEMENT, "SQL string does not contain any statement");
 		return -1;
 	}
-	if (tail && *skip_filler(tail, true)) {
+	if (tail && *exec_skip_filler(tail, true)) {
 		sqlite3_finalize(st);
 		set_error(err, HR_E_SQL_MANY_STATEMENTS, "SQL string contains more than one statement");
 		return -1;
@@ -535,16 +414,6 @@ static void own_value(struct arena *a, struct hr_value *v)
 		v->s = arena_memdup(a, v->s, v->n);
 }
 
-static bool kind_counts_changes(enum exec_kind k)
-{
-	return k == EXEC_KIND_INSERT || k == EXEC_KIND_REPLACE || k == EXEC_KIND_UPDATE || k == EXEC_KIND_DELETE;
-}
-
-static bool kind_has_rowid(enum exec_kind k)
-{
-	return k == EXEC_KIND_INSERT || k == EXEC_KIND_REPLACE;
-}
-
 static double ms_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -662,9 +531,9 @@ static int run_stmt_timed(sqlite3 *db, const struct hr_stmt *s, struct budget *b
 		goto fail;
 	}
 	enum exec_kind k = exec_stmt_kind(s->sql);
-	if (kind_counts_changes(k))
+	if (exec_kind_counts_changes(k))
 		r->affected_row_count = (uint64_t)sqlite3_changes64(db);
-	if (kind_has_rowid(k)) {
+	if (exec_kind_has_rowid(k)) {
 		r->has_last_insert_rowid = true;
 		r->last_insert_rowid = sqlite3_last_insert_rowid(db);
 	}
@@ -794,7 +663,7 @@ int exec_sequence(sqlite3 *db, const char *sql, struct arena *a, struct hr_error
 	static const struct hr_stmt no_args = {.want_rows = false};
 	const char *p = sql ? sql : "";
 	for (;;) {
-		p = skip_filler(p, true);
+		p = exec_skip_filler(p, true);
 		if (!*p)
 			return 0;
 		sqlite3_stmt *st = NULL;
@@ -996,9 +865,9 @@ int exec_cursor_fetch(struct exec_cursor *c, struct arena *a, uint32_t max_entri
 		} else if (rc == SQLITE_DONE) {
 			struct hr_cursor_entry *en = entry_add(&ev, HR_ENTRY_STEP_END);
 			enum exec_kind k = exec_stmt_kind(s->sql);
-			if (kind_counts_changes(k))
+			if (exec_kind_counts_changes(k))
 				en->affected_row_count = (uint64_t)sqlite3_changes64(c->db);
-			if (kind_has_rowid(k)) {
+			if (exec_kind_has_rowid(k)) {
 				en->has_last_insert_rowid = true;
 				en->last_insert_rowid = sqlite3_last_insert_rowid(c->db);
 			}
