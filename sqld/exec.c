@@ -1,7 +1,8 @@
 /* exec: runs Hrana statements, batches, sequences, describes and cursors on a
  * sqlite3 connection (see exec.h for the contract). Parts of the module are
- * in exec_lex.c (SQL lexing), which shares exec_int.h with this file. The
- * invariants below are the whole module's.
+ * in exec_val.c (values and their sizes) and exec_lex.c (SQL lexing), which
+ * share exec_int.h with this file. The invariants below are the whole
+ * module's.
  *
  * Invariants: every sqlite3_stmt is finalized before the function that
  * prepared it returns, except a cursor's current step, which the cursor owns
@@ -25,7 +26,7 @@
 
 enum { OUT_NONE = 0, OUT_OK, OUT_ERR }; /* what became of a batch step */
 
-static void *xrealloc(void *p, size_t n)
+void *exec_xrealloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);
 	if (!q) {
@@ -135,7 +136,7 @@ const char *exec_code_name(int rc)
 	}
 }
 
-static void set_error(struct hr_error *err, const char *code, const char *message)
+void exec_set_error(struct hr_error *err, const char *code, const char *message)
 {
 	err->code = code;
 	err->message = message;
@@ -146,7 +147,7 @@ static void set_error(struct hr_error *err, const char *code, const char *messag
  * else touches db). */
 static void sqlite_error(sqlite3 *db, int rc, struct arena *a, struct hr_error *err)
 {
-	set_error(err, exec_code_name(rc), arena_printf(a, "SQLite error: %s", sqlite3_errmsg(db)));
+	exec_set_error(err, exec_code_name(rc), arena_printf(a, "SQLite error: %s", sqlite3_errmsg(db)));
 	err->extended_code = sqlite3_extended_errcode(db);
 }
 
@@ -161,61 +162,22 @@ static void prepare_error(sqlite3 *db, int rc, size_t base, struct arena *a, str
 	int off = sqlite3_error_offset(db);
 	if (off >= 0)
 	{
-		set_error(err, HR_E_SQL_INPUT_ERROR,
-			  arena_printf(a, "SQL input error: %s (at offset %zu)", sqlite3_errmsg(db), base + (size_t)off));
+		exec_set_error(err, HR_E_SQL_INPUT_ERROR,
+			       arena_printf(a, "SQL input error: %s (at offset %zu)", sqlite3_errmsg(db), base + (size_t)off));
 		err->extended_code = sqlite3_extended_errcode(db);
 	}
 	else
 		sqlite_error(db, rc, a, err);
 }
 
-static void args_error(struct arena *a, struct hr_error *err, const char *detail)
-{
-	set_error(err, HR_E_ARGS_INVALID, arena_printf(a, "Arguments do not match SQL parameters: %s", detail));
-}
-
-/* ---- size estimates (of the JSON encoding) ---- */
-
-static size_t value_size(const struct hr_value *v)
-{
-	return hjson_value_size(v) + 1; /* and a separating comma */
-}
-
-static size_t cols_size(const struct hr_col *cols, size_t n)
-{
-	size_t s = 0;
-	for (size_t i = 0; i < n; i++)
-		s += 30 + (cols[i].name ? strlen(cols[i].name) : 4) + (cols[i].decltype ? strlen(cols[i].decltype) : 4);
-	return s;
-}
-
-static size_t error_size(const struct hr_error *e)
-{
-	return 40 + (e->message ? strlen(e->message) : 0) + (e->code ? strlen(e->code) : 0);
-}
-
-struct budget {
-	size_t max; /* 0 = unlimited */
-	size_t used;
-};
-
-/* Adds n to the budget; false (and nothing added) when that passes max. */
-static bool budget_take(struct budget *b, size_t n)
-{
-	if (b->max && (b->used > b->max || n > b->max - b->used))
-		return false;
-	b->used += n;
-	return true;
-}
-
-/* ---- prepare, bind, read ---- */
+/* ---- prepare ---- */
 
 /* Prepares exactly one statement of sql into *out. */
 static int open_stmt(sqlite3 *db, const char *sql, struct arena *a, sqlite3_stmt **out, struct hr_error *err)
 {
 	*out = NULL;
 	if (!sql) {
-		set_error(err, HR_E_SQL_NO_STATEMENT, "SQL string does not contain any statement");
+		exec_set_error(err, HR_E_SQL_NO_STATEMENT, "SQL string does not contain any statement");
 		return -1;
 	}
 	sqlite3_stmt *st = NULL;
@@ -233,185 +195,16 @@ static int open_stmt(sqlite3 *db, const char *sql, struct arena *a, sqlite3_stmt
 		p = tail;
 	}
 	if (!st) {
-		set_error(err, HR_E_SQL_NO_STATEMENT, "SQL string does not contain any statement");
+		exec_set_error(err, HR_E_SQL_NO_STATEMENT, "SQL string does not contain any statement");
 		return -1;
 	}
 	if (tail && *exec_skip_filler(tail, true)) {
 		sqlite3_finalize(st);
-		set_error(err, HR_E_SQL_MANY_STATEMENTS, "SQL string contains more than one statement");
+		exec_set_error(err, HR_E_SQL_MANY_STATEMENTS, "SQL string contains more than one statement");
 		return -1;
 	}
 	*out = st;
 	return 0;
-}
-
-/* The named arg called exactly name; the last one wins, as in sqld's map. */
-static const struct hr_value *find_named(const struct hr_stmt *s, const char *name)
-{
-	const struct hr_value *v = NULL;
-	for (size_t i = 0; i < s->nnamed; i++)
-		if (s->named[i].name && strcmp(s->named[i].name, name) == 0)
-			v = &s->named[i].value;
-	return v;
-}
-
-/* True when s has more distinct named-arg names than limit (sqld keeps them
- * in a map, so repeated names count once). O(nnamed * limit). */
-static bool too_many_named(const struct hr_stmt *s, size_t limit, size_t *found)
-{
-	*found = s->nnamed;
-	if (s->nnamed <= limit)
-		return false;
-	size_t *uniq = xrealloc(NULL, (limit + 1) * sizeof *uniq), n = 0;
-	for (size_t i = 0; i < s->nnamed && n <= limit; i++) {
-		size_t j = 0;
-		while (j < n && strcmp(s->named[uniq[j]].name ? s->named[uniq[j]].name : "",
-				       s->named[i].name ? s->named[i].name : "") != 0)
-			j++;
-		if (j == n)
-			uniq[n++] = i;
-	}
-	free(uniq);
-	*found = n;
-	return n > limit;
-}
-
-static const struct hr_value *find_pos(const struct hr_stmt *s, long pos)
-{
-	return pos >= 1 && (size_t)pos <= s->nargs ? &s->args[pos - 1] : NULL;
-}
-
-static int bind_value(sqlite3_stmt *st, int i, const struct hr_value *v)
-{
-	switch (v->type) {
-	case HR_INTEGER: return sqlite3_bind_int64(st, i, v->i);
-	case HR_FLOAT: return sqlite3_bind_double(st, i, v->f);
-	case HR_TEXT:
-		if (!v->s || v->n == 0)
-			return sqlite3_bind_text64(st, i, "", 0, SQLITE_STATIC, SQLITE_UTF8);
-		return sqlite3_bind_text64(st, i, v->s, v->n, SQLITE_STATIC, SQLITE_UTF8);
-	case HR_BLOB:
-		/* a NULL or zero-length pointer would bind NULL: keep it a blob */
-		if (!v->s || v->n == 0)
-			return sqlite3_bind_zeroblob(st, i, 0);
-		return sqlite3_bind_blob64(st, i, v->s, v->n, SQLITE_STATIC);
-	default: return sqlite3_bind_null(st, i);
-	}
-}
-
-/* Binds s's args by sqld's algorithm (PROTOCOL.md §3.2). The values are bound
- * SQLITE_STATIC: s must outlive st's use. */
-static int bind_args(sqlite3 *db, sqlite3_stmt *st, const struct hr_stmt *s, struct arena *a, struct hr_error *err)
-{
-	if (s->nargs && s->nnamed) {
-		set_error(err, HR_E_ARGS_BOTH, "Specifying both positional and named arguments is not supported");
-		return -1;
-	}
-	int count = sqlite3_bind_parameter_count(st);
-	size_t given = s->nargs;
-	if (s->nnamed ? too_many_named(s, (size_t)count, &given) : given > (size_t)count) {
-		/* (with named args, "found" counts distinct names up to count + 1) */
-		args_error(a, err, arena_printf(a, "too many parameters, expected %d found %zu", count, given));
-		return -1;
-	}
-	bool explain = sqlite3_stmt_isexplain(st) != 0;
-	for (int i = 1; i <= count; i++) {
-		const char *name = sqlite3_bind_parameter_name(st, i);
-		const struct hr_value *v;
-		if (!name)
-			v = find_pos(s, i);
-		else if (name[0] == '?')
-			v = find_pos(s, strtol(name + 1, NULL, 10));
-		else if (!(v = find_named(s, name)))
-			v = find_named(s, name + 1);
-		if (!v) {
-			if (explain)
-				continue; /* EXPLAIN: a missing value stays NULL */
-			args_error(a, err,
-				   name ? arena_printf(a, "value for parameter %s not found", name)
-					: arena_printf(a, "value for parameter %d not found", i));
-			return -1;
-		}
-		if (bind_value(st, i, v) != SQLITE_OK) {
-			args_error(a, err, sqlite3_errmsg(db));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static struct hr_col *read_cols(sqlite3_stmt *st, struct arena *a, size_t *ncols)
-{
-	int n = sqlite3_column_count(st);
-	*ncols = (size_t)n;
-	if (n <= 0)
-		return NULL;
-	struct hr_col *cols = ARENA_ARRAY(a, struct hr_col, (size_t)n);
-	for (int i = 0; i < n; i++) {
-		const char *name = sqlite3_column_name(st, i), *decl = sqlite3_column_decltype(st, i);
-		cols[i].name = name ? arena_strdup(a, name) : NULL;
-		cols[i].decltype = decl ? arena_strdup(a, decl) : NULL;
-	}
-	return cols;
-}
-
-/* Column col of the current row into *v, pointing into SQLite's memory
- * (valid until the next step). Returns 0, or -1 with *err set for text that
- * is not UTF-8 or out-of-memory. */
-static int peek_value(sqlite3_stmt *st, int col, struct arena *a, struct hr_value *v, struct hr_error *err)
-{
-	memset(v, 0, sizeof *v);
-	switch (sqlite3_column_type(st, col)) {
-	case SQLITE_INTEGER:
-		v->type = HR_INTEGER;
-		v->i = sqlite3_column_int64(st, col);
-		return 0;
-	case SQLITE_FLOAT:
-		v->type = HR_FLOAT;
-		v->f = sqlite3_column_double(st, col);
-		return 0;
-	case SQLITE_TEXT: {
-		const char *t = (const char *)sqlite3_column_text(st, col);
-		size_t n = (size_t)sqlite3_column_bytes(st, col);
-		if (!t) {
-			set_error(err, exec_code_name(SQLITE_NOMEM), "SQLite error: out of memory");
-			return -1;
-		}
-		if (!hr_utf8_valid(t, n)) {
-			set_error(err, exec_code_name(SQLITE_MISMATCH),
-				  arena_printf(a, "SQLite error: text in column %d is not valid UTF-8", col));
-			return -1;
-		}
-		v->type = HR_TEXT;
-		v->s = t;
-		v->n = n;
-		return 0;
-	}
-	case SQLITE_BLOB: {
-		const void *p = sqlite3_column_blob(st, col);
-		size_t n = (size_t)sqlite3_column_bytes(st, col);
-		if (!p && n) {
-			set_error(err, exec_code_name(SQLITE_NOMEM), "SQLite error: out of memory");
-			return -1;
-		}
-		v->type = HR_BLOB;
-		v->s = p ? p : "";
-		v->n = n;
-		return 0;
-	}
-	default:
-		v->type = HR_NULL;
-		return 0;
-	}
-}
-
-/* Copies the bytes v points to into the arena. */
-static void own_value(struct arena *a, struct hr_value *v)
-{
-	if (v->type == HR_TEXT)
-		v->s = arena_strndup(a, v->s, v->n);
-	else if (v->type == HR_BLOB)
-		v->s = arena_memdup(a, v->s, v->n);
 }
 
 static double ms_since(const struct timespec *t0)
@@ -466,11 +259,11 @@ void exec_forget(sqlite3 *db)
 
 /* Runs s, charging its estimated size to bud. Returns 0 with *out, -1 with a
  * statement error, EXEC_TOO_LARGE with RESPONSE_TOO_LARGE in *err. */
-static int run_stmt_timed(sqlite3 *db, const struct hr_stmt *s, struct budget *bud, struct arena *a,
+static int run_stmt_timed(sqlite3 *db, const struct hr_stmt *s, struct exec_budget *bud, struct arena *a,
 			  struct hr_stmt_result **out, struct hr_error *err);
 
 /* run_stmt_timed with its latency and error code counted (metrics.h). */
-static int run_stmt(sqlite3 *db, const struct hr_stmt *s, struct budget *bud, struct arena *a,
+static int run_stmt(sqlite3 *db, const struct hr_stmt *s, struct exec_budget *bud, struct arena *a,
 		    struct hr_stmt_result **out, struct hr_error *err)
 {
 	int64_t t0 = metrics_now_us();
@@ -479,7 +272,7 @@ static int run_stmt(sqlite3 *db, const struct hr_stmt *s, struct budget *bud, st
 	return rc;
 }
 
-static int run_stmt_timed(sqlite3 *db, const struct hr_stmt *s, struct budget *bud, struct arena *a,
+static int run_stmt_timed(sqlite3 *db, const struct hr_stmt *s, struct exec_budget *bud, struct arena *a,
 			  struct hr_stmt_result **out, struct hr_error *err)
 {
 	struct timespec t0;
@@ -492,37 +285,37 @@ static int run_stmt_timed(sqlite3 *db, const struct hr_stmt *s, struct budget *b
 		cache_release(db, st);
 		return -1;
 	}
-	if (bind_args(db, st, s, a, err) != 0) {
+	if (exec_bind_args(db, st, s, a, err) != 0) {
 		cache_release(db, st);
 		return -1;
 	}
 	struct hr_stmt_result *r = ARENA_NEW(a, struct hr_stmt_result);
-	r->cols = read_cols(st, a, &r->ncols);
+	r->cols = exec_read_cols(st, a, &r->ncols);
 	int rc = 0;
 	struct hr_value *vals = NULL;
 	size_t nvals = 0, cap = 0;
 	uint64_t nrows = 0;
-	if (!budget_take(bud, cols_size(r->cols, r->ncols)))
+	if (!exec_budget_take(bud, exec_cols_size(r->cols, r->ncols)))
 		goto too_large;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		nrows++;
 		if (!s->want_rows)
 			continue;
-		if (!budget_take(bud, 2))
+		if (!exec_budget_take(bud, 2))
 			goto too_large;
 		if (cap - nvals < r->ncols) {
 			cap = cap ? cap * 2 : 64;
 			if (cap < nvals + r->ncols)
 				cap = nvals + r->ncols;
-			vals = xrealloc(vals, cap * sizeof *vals);
+			vals = exec_xrealloc(vals, cap * sizeof *vals);
 		}
 		for (size_t i = 0; i < r->ncols; i++) {
 			struct hr_value *v = &vals[nvals];
-			if (peek_value(st, (int)i, a, v, err) != 0)
+			if (exec_peek_value(st, (int)i, a, v, err) != 0)
 				goto fail;
-			if (!budget_take(bud, value_size(v)))
+			if (!exec_budget_take(bud, exec_value_size(v)))
 				goto too_large;
-			own_value(a, v);
+			exec_own_value(a, v);
 			nvals++;
 		}
 	}
@@ -550,7 +343,7 @@ static int run_stmt_timed(sqlite3 *db, const struct hr_stmt *s, struct budget *b
 	return 0;
 
 too_large:
-	set_error(err, HR_E_RESPONSE_TOO_LARGE, "Response is too large");
+	exec_set_error(err, HR_E_RESPONSE_TOO_LARGE, "Response is too large");
 	cache_release(db, st);
 	free(vals);
 	return EXEC_TOO_LARGE;
@@ -563,7 +356,7 @@ fail:
 int exec_stmt(sqlite3 *db, const struct hr_stmt *s, const struct exec_limits *lim, struct arena *a,
 	      struct hr_stmt_result **out, struct hr_error *err)
 {
-	struct budget bud = {lim ? lim->max_response_size : 0, 0};
+	struct exec_budget bud = {lim ? lim->max_response_size : 0, 0};
 	return run_stmt(db, s, &bud, a, out, err) == 0 ? 0 : -1;
 }
 
@@ -626,7 +419,7 @@ static bool cond_eval(const struct hr_cond *c, const uint8_t *outcome, size_t nd
 int exec_batch(sqlite3 *db, const struct hr_batch *b, const struct exec_limits *lim, struct arena *a,
 	       struct hr_batch_result **out, struct hr_error *err)
 {
-	struct budget bud = {lim ? lim->max_response_size : 0, 0};
+	struct exec_budget bud = {lim ? lim->max_response_size : 0, 0};
 	struct hr_batch_result *r = ARENA_NEW(a, struct hr_batch_result);
 	size_t n = b->nsteps;
 	r->nsteps = n;
@@ -649,7 +442,7 @@ int exec_batch(sqlite3 *db, const struct hr_batch *b, const struct exec_limits *
 		} else {
 			outcome[i] = OUT_ERR;
 			r->step_errors[i] = arena_memdup(a, &e, sizeof e);
-			bud.used += error_size(&e); /* may overshoot: the next step then fails */
+			bud.used += exec_error_size(&e); /* may overshoot: the next step then fails */
 		}
 	}
 	*out = r;
@@ -679,7 +472,7 @@ int exec_sequence(sqlite3 *db, const char *sql, struct arena *a, struct hr_error
 		p = tail;
 		if (!st)
 			continue;
-		if (guard(st, err) != 0 || bind_args(db, st, &no_args, a, err) != 0) {
+		if (guard(st, err) != 0 || exec_bind_args(db, st, &no_args, a, err) != 0) {
 			sqlite3_finalize(st);
 			return -1;
 		}
@@ -711,7 +504,7 @@ int exec_describe(sqlite3 *db, const char *sql, struct arena *a, struct hr_descr
 			r->params[i].name = name ? arena_strdup(a, name) : NULL;
 		}
 	}
-	r->cols = read_cols(st, a, &r->ncols);
+	r->cols = exec_read_cols(st, a, &r->ncols);
 	r->is_explain = sqlite3_stmt_isexplain(st) != 0;
 	r->is_readonly = sqlite3_stmt_readonly(st) != 0;
 	sqlite3_finalize(st);
@@ -738,11 +531,11 @@ struct exec_cursor {
 
 struct exec_cursor *exec_cursor_open(sqlite3 *db, const struct hr_batch *b)
 {
-	struct exec_cursor *c = xrealloc(NULL, sizeof *c);
+	struct exec_cursor *c = exec_xrealloc(NULL, sizeof *c);
 	memset(c, 0, sizeof *c);
 	c->db = db;
 	c->b = b;
-	c->outcome = xrealloc(NULL, b->nsteps ? b->nsteps : 1);
+	c->outcome = exec_xrealloc(NULL, b->nsteps ? b->nsteps : 1);
 	memset(c->outcome, 0, b->nsteps ? b->nsteps : 1);
 	return c;
 }
@@ -789,7 +582,7 @@ static struct hr_cursor_entry *entry_add(struct entry_vec *ev, enum hr_entry_typ
 {
 	if (ev->n == ev->cap) {
 		ev->cap = ev->cap ? ev->cap * 2 : 16;
-		ev->v = xrealloc(ev->v, ev->cap * sizeof *ev->v);
+		ev->v = exec_xrealloc(ev->v, ev->cap * sizeof *ev->v);
 	}
 	struct hr_cursor_entry *en = &ev->v[ev->n++];
 	memset(en, 0, sizeof *en);
@@ -802,7 +595,7 @@ static void entry_step_error(struct entry_vec *ev, uint32_t step, const struct h
 	struct hr_cursor_entry *en = entry_add(ev, HR_ENTRY_STEP_ERROR);
 	en->step = step;
 	en->error = *e;
-	ev->bytes += 20 + error_size(e);
+	ev->bytes += 20 + exec_error_size(e);
 }
 
 int exec_cursor_fetch(struct exec_cursor *c, struct arena *a, uint32_t max_entries, size_t max_bytes,
@@ -824,7 +617,7 @@ int exec_cursor_fetch(struct exec_cursor *c, struct arena *a, uint32_t max_entri
 				cursor_step_done(c, OUT_ERR);
 				continue;
 			}
-			if (guard(st, &e) != 0 || bind_args(c->db, st, s, a, &e) != 0) {
+			if (guard(st, &e) != 0 || exec_bind_args(c->db, st, s, a, &e) != 0) {
 				sqlite3_finalize(st);
 				entry_step_error(&ev, (uint32_t)c->i, &e);
 				cursor_step_done(c, OUT_ERR);
@@ -833,9 +626,9 @@ int exec_cursor_fetch(struct exec_cursor *c, struct arena *a, uint32_t max_entri
 			c->st = st;
 			struct hr_cursor_entry *en = entry_add(&ev, HR_ENTRY_STEP_BEGIN);
 			en->step = (uint32_t)c->i;
-			en->cols = read_cols(st, a, &en->ncols);
+			en->cols = exec_read_cols(st, a, &en->ncols);
 			c->ncols = en->ncols;
-			ev.bytes += 40 + cols_size(en->cols, en->ncols);
+			ev.bytes += 40 + exec_cols_size(en->cols, en->ncols);
 			continue;
 		}
 		const struct hr_stmt *s = &b->steps[c->i].stmt;
@@ -847,10 +640,10 @@ int exec_cursor_fetch(struct exec_cursor *c, struct arena *a, uint32_t max_entri
 			struct hr_error e;
 			size_t bytes = 10, i;
 			for (i = 0; i < c->ncols; i++) {
-				if (peek_value(c->st, (int)i, a, &row[i], &e) != 0)
+				if (exec_peek_value(c->st, (int)i, a, &row[i], &e) != 0)
 					break;
-				own_value(a, &row[i]);
-				bytes += value_size(&row[i]);
+				exec_own_value(a, &row[i]);
+				bytes += exec_value_size(&row[i]);
 			}
 			if (i < c->ncols) {
 				sqlite3_finalize(c->st);
