@@ -1,8 +1,9 @@
 /* exec: runs Hrana statements, batches, sequences, describes and cursors on a
- * sqlite3 connection (see exec.h for the contract). Parts of the module are
- * in exec_val.c (values and their sizes) and exec_lex.c (SQL lexing), which
- * share exec_int.h with this file. The invariants below are the whole
- * module's.
+ * sqlite3 connection (see exec.h for the contract). This file holds the
+ * access checks, errors, prepare, the statement cache, one statement,
+ * sequences and describe; exec_val.c (values and their sizes), exec_lex.c
+ * (SQL lexing) and exec_batch.c (batches and cursors) hold the rest, and
+ * exec_int.h what they share. The invariants below are the whole module's.
  *
  * Invariants: every sqlite3_stmt is finalized before the function that
  * prepared it returns, except a cursor's current step, which the cursor owns
@@ -14,17 +15,10 @@
  * Threads: worker threads; one connection, one thread at a time. */
 #include "exec_int.h"
 #include "metrics.h"
-#include "hjson.h"
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
-
-#define EXEC_TOO_LARGE (-2) /* internal: run_stmt passed the size budget */
-
-enum { OUT_NONE = 0, OUT_OK, OUT_ERR }; /* what became of a batch step */
 
 void *exec_xrealloc(void *p, size_t n)
 {
@@ -82,7 +76,7 @@ static void forbid(struct hr_error *err, const char *what)
 /* SQLite's own classification decides: a statement that may write the
  * database (sqlite3_stmt_readonly false, which includes BEGIN IMMEDIATE and
  * EXCLUSIVE) needs the write permission. Call before the first step. */
-static int guard(sqlite3_stmt *st, struct hr_error *err)
+int exec_guard(sqlite3_stmt *st, struct hr_error *err)
 {
 	if (!(exec_tl_allow & EXEC_ALLOW_READ)) {
 		forbid(err, "Authorization forbidden: the credential has no read permission");
@@ -145,7 +139,7 @@ void exec_set_error(struct hr_error *err, const char *code, const char *message)
 
 /* The connection's current error as a statement error (call before anything
  * else touches db). */
-static void sqlite_error(sqlite3 *db, int rc, struct arena *a, struct hr_error *err)
+void exec_sqlite_error(sqlite3 *db, int rc, struct arena *a, struct hr_error *err)
 {
 	exec_set_error(err, exec_code_name(rc), arena_printf(a, "SQLite error: %s", sqlite3_errmsg(db)));
 	err->extended_code = sqlite3_extended_errcode(db);
@@ -167,13 +161,13 @@ static void prepare_error(sqlite3 *db, int rc, size_t base, struct arena *a, str
 		err->extended_code = sqlite3_extended_errcode(db);
 	}
 	else
-		sqlite_error(db, rc, a, err);
+		exec_sqlite_error(db, rc, a, err);
 }
 
 /* ---- prepare ---- */
 
 /* Prepares exactly one statement of sql into *out. */
-static int open_stmt(sqlite3 *db, const char *sql, struct arena *a, sqlite3_stmt **out, struct hr_error *err)
+int exec_open_stmt(sqlite3 *db, const char *sql, struct arena *a, sqlite3_stmt **out, struct hr_error *err)
 {
 	*out = NULL;
 	if (!sql) {
@@ -215,12 +209,13 @@ static double ms_since(const struct timespec *t0)
 }
 
 /* ---- the statement cache ----
- * A statement run by run_stmt stays prepared on its connection, reset, and is
- * found again by its exact SQL text (up to EXEC_CACHE_MAX per connection);
- * SQLite re-prepares it by itself after a schema change. A statement that is
- * not busy on a connection can only be a cached one: exec's other users
- * (sequence, describe, cursors) finalize theirs before they return or keep
- * them busy, and a connection runs one exec call at a time. */
+ * A statement run by exec_run_stmt stays prepared on its connection, reset,
+ * and is found again by its exact SQL text (up to EXEC_CACHE_MAX per
+ * connection); SQLite re-prepares it by itself after a schema change. A
+ * statement that is not busy on a connection can only be a cached one:
+ * exec's other users (sequence, describe, cursors) finalize theirs before
+ * they return or keep them busy, and a connection runs one exec call at a
+ * time. */
 #define EXEC_CACHE_MAX 32
 
 static sqlite3_stmt *cache_find(sqlite3 *db, const char *sql)
@@ -263,8 +258,8 @@ static int run_stmt_timed(sqlite3 *db, const struct hr_stmt *s, struct exec_budg
 			  struct hr_stmt_result **out, struct hr_error *err);
 
 /* run_stmt_timed with its latency and error code counted (metrics.h). */
-static int run_stmt(sqlite3 *db, const struct hr_stmt *s, struct exec_budget *bud, struct arena *a,
-		    struct hr_stmt_result **out, struct hr_error *err)
+int exec_run_stmt(sqlite3 *db, const struct hr_stmt *s, struct exec_budget *bud, struct arena *a,
+		  struct hr_stmt_result **out, struct hr_error *err)
 {
 	int64_t t0 = metrics_now_us();
 	int rc = run_stmt_timed(db, s, bud, a, out, err);
@@ -279,9 +274,9 @@ static int run_stmt_timed(sqlite3 *db, const struct hr_stmt *s, struct exec_budg
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	*out = NULL;
 	sqlite3_stmt *st = s->sql ? cache_find(db, s->sql) : NULL;
-	if (!st && open_stmt(db, s->sql, a, &st, err) != 0)
+	if (!st && exec_open_stmt(db, s->sql, a, &st, err) != 0)
 		return -1;
-	if (guard(st, err) != 0) {
+	if (exec_guard(st, err) != 0) {
 		cache_release(db, st);
 		return -1;
 	}
@@ -320,7 +315,7 @@ static int run_stmt_timed(sqlite3 *db, const struct hr_stmt *s, struct exec_budg
 		}
 	}
 	if (rc != SQLITE_DONE) {
-		sqlite_error(db, rc, a, err);
+		exec_sqlite_error(db, rc, a, err);
 		goto fail;
 	}
 	enum exec_kind k = exec_stmt_kind(s->sql);
@@ -357,96 +352,7 @@ int exec_stmt(sqlite3 *db, const struct hr_stmt *s, const struct exec_limits *li
 	      struct hr_stmt_result **out, struct hr_error *err)
 {
 	struct exec_budget bud = {lim ? lim->max_response_size : 0, 0};
-	return run_stmt(db, s, &bud, a, out, err) == 0 ? 0 : -1;
-}
-
-/* ---- batches ---- */
-
-static int check_cond(const struct hr_cond *c, size_t step_i, int version, struct err *e)
-{
-	switch (c->type) {
-	case HR_COND_OK:
-	case HR_COND_ERROR:
-		if ((size_t)c->step >= step_i)
-			return err_set(e, "Invalid reference to step in a batch condition");
-		return 0;
-	case HR_COND_NOT:
-	case HR_COND_AND:
-	case HR_COND_OR:
-		for (size_t i = 0; i < c->nconds; i++)
-			if (check_cond(&c->conds[i], step_i, version, e) != 0)
-				return -1;
-		return 0;
-	case HR_COND_IS_AUTOCOMMIT:
-		if (version < 3)
-			return err_set(e, "BatchCond of type `is_autocommit` is only supported in protocol version "
-					  "hrana3 and higher");
-		return 0;
-	}
-	return err_set(e, "Unknown BatchCond type %d", (int)c->type);
-}
-
-int exec_batch_check(const struct hr_batch *b, int version, struct err *e)
-{
-	for (size_t i = 0; i < b->nsteps; i++)
-		if (b->steps[i].cond && check_cond(b->steps[i].cond, i, version, e) != 0)
-			return -1;
-	return 0;
-}
-
-/* outcome[0..ndone) tells what became of the steps before the current one. */
-static bool cond_eval(const struct hr_cond *c, const uint8_t *outcome, size_t ndone, sqlite3 *db)
-{
-	switch (c->type) {
-	case HR_COND_OK: return (size_t)c->step < ndone && outcome[c->step] == OUT_OK;
-	case HR_COND_ERROR: return (size_t)c->step < ndone && outcome[c->step] == OUT_ERR;
-	case HR_COND_NOT: return !(c->nconds >= 1 && cond_eval(&c->conds[0], outcome, ndone, db));
-	case HR_COND_AND:
-		for (size_t i = 0; i < c->nconds; i++)
-			if (!cond_eval(&c->conds[i], outcome, ndone, db))
-				return false;
-		return true;
-	case HR_COND_OR:
-		for (size_t i = 0; i < c->nconds; i++)
-			if (cond_eval(&c->conds[i], outcome, ndone, db))
-				return true;
-		return false;
-	case HR_COND_IS_AUTOCOMMIT: return sqlite3_get_autocommit(db) != 0;
-	}
-	return false;
-}
-
-int exec_batch(sqlite3 *db, const struct hr_batch *b, const struct exec_limits *lim, struct arena *a,
-	       struct hr_batch_result **out, struct hr_error *err)
-{
-	struct exec_budget bud = {lim ? lim->max_response_size : 0, 0};
-	struct hr_batch_result *r = ARENA_NEW(a, struct hr_batch_result);
-	size_t n = b->nsteps;
-	r->nsteps = n;
-	r->step_results = ARENA_ARRAY(a, struct hr_stmt_result *, n ? n : 1);
-	r->step_errors = ARENA_ARRAY(a, struct hr_error *, n ? n : 1);
-	uint8_t *outcome = ARENA_ARRAY(a, uint8_t, n ? n : 1);
-	*out = NULL;
-	for (size_t i = 0; i < n; i++) {
-		const struct hr_step *step = &b->steps[i];
-		if (step->cond && !cond_eval(step->cond, outcome, i, db))
-			continue;
-		struct hr_error e = {0};
-		int rc = run_stmt(db, &step->stmt, &bud, a, &r->step_results[i], &e);
-		if (rc == EXEC_TOO_LARGE) {
-			*err = e;
-			return -1;
-		}
-		if (rc == 0) {
-			outcome[i] = OUT_OK;
-		} else {
-			outcome[i] = OUT_ERR;
-			r->step_errors[i] = arena_memdup(a, &e, sizeof e);
-			bud.used += exec_error_size(&e); /* may overshoot: the next step then fails */
-		}
-	}
-	*out = r;
-	return 0;
+	return exec_run_stmt(db, s, &bud, a, out, err) == 0 ? 0 : -1;
 }
 
 /* ---- sequences, describe, autocommit ---- */
@@ -472,14 +378,14 @@ int exec_sequence(sqlite3 *db, const char *sql, struct arena *a, struct hr_error
 		p = tail;
 		if (!st)
 			continue;
-		if (guard(st, err) != 0 || exec_bind_args(db, st, &no_args, a, err) != 0) {
+		if (exec_guard(st, err) != 0 || exec_bind_args(db, st, &no_args, a, err) != 0) {
 			sqlite3_finalize(st);
 			return -1;
 		}
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			;
 		if (rc != SQLITE_DONE) {
-			sqlite_error(db, rc, a, err);
+			exec_sqlite_error(db, rc, a, err);
 			sqlite3_finalize(st);
 			return -1;
 		}
@@ -492,7 +398,7 @@ int exec_describe(sqlite3 *db, const char *sql, struct arena *a, struct hr_descr
 {
 	*out = NULL;
 	sqlite3_stmt *st;
-	if (open_stmt(db, sql, a, &st, err) != 0)
+	if (exec_open_stmt(db, sql, a, &st, err) != 0)
 		return -1;
 	struct hr_describe_result *r = ARENA_NEW(a, struct hr_describe_result);
 	int np = sqlite3_bind_parameter_count(st);
@@ -515,169 +421,4 @@ int exec_describe(sqlite3 *db, const char *sql, struct arena *a, struct hr_descr
 bool exec_is_autocommit(sqlite3 *db)
 {
 	return sqlite3_get_autocommit(db) != 0;
-}
-
-/* ---- cursors ---- */
-
-struct exec_cursor {
-	sqlite3 *db;
-	const struct hr_batch *b;
-	size_t i;          /* current step: the one st belongs to, or the next to run */
-	sqlite3_stmt *st;  /* live statement of step i, or NULL */
-	size_t ncols;      /* of st */
-	bool settled;      /* i is at a step whose condition holds, or at the end */
-	uint8_t *outcome;  /* [nsteps] */
-};
-
-struct exec_cursor *exec_cursor_open(sqlite3 *db, const struct hr_batch *b)
-{
-	struct exec_cursor *c = exec_xrealloc(NULL, sizeof *c);
-	memset(c, 0, sizeof *c);
-	c->db = db;
-	c->b = b;
-	c->outcome = exec_xrealloc(NULL, b->nsteps ? b->nsteps : 1);
-	memset(c->outcome, 0, b->nsteps ? b->nsteps : 1);
-	return c;
-}
-
-void exec_cursor_close(struct exec_cursor *c)
-{
-	if (!c)
-		return;
-	sqlite3_finalize(c->st);
-	free(c->outcome);
-	free(c);
-}
-
-/* Moves c->i to the first step at or after it whose condition holds (skipped
- * steps leave OUT_NONE behind). Conditions are evaluated right after the
- * previous step ended, as a batch would. */
-static void cursor_settle(struct exec_cursor *c)
-{
-	while (c->i < c->b->nsteps) {
-		const struct hr_cond *cond = c->b->steps[c->i].cond;
-		if (!cond || cond_eval(cond, c->outcome, c->i, c->db))
-			break;
-		c->i++;
-	}
-	c->settled = true;
-}
-
-/* The current step ended (st already finalized or never prepared). */
-static void cursor_step_done(struct exec_cursor *c, int outcome)
-{
-	c->outcome[c->i] = (uint8_t)outcome;
-	c->st = NULL;
-	c->i++;
-	cursor_settle(c);
-}
-
-struct entry_vec {
-	struct hr_cursor_entry *v;
-	size_t n, cap;
-	size_t bytes;
-};
-
-static struct hr_cursor_entry *entry_add(struct entry_vec *ev, enum hr_entry_type type)
-{
-	if (ev->n == ev->cap) {
-		ev->cap = ev->cap ? ev->cap * 2 : 16;
-		ev->v = exec_xrealloc(ev->v, ev->cap * sizeof *ev->v);
-	}
-	struct hr_cursor_entry *en = &ev->v[ev->n++];
-	memset(en, 0, sizeof *en);
-	en->type = type;
-	return en;
-}
-
-static void entry_step_error(struct entry_vec *ev, uint32_t step, const struct hr_error *e)
-{
-	struct hr_cursor_entry *en = entry_add(ev, HR_ENTRY_STEP_ERROR);
-	en->step = step;
-	en->error = *e;
-	ev->bytes += 20 + exec_error_size(e);
-}
-
-int exec_cursor_fetch(struct exec_cursor *c, struct arena *a, uint32_t max_entries, size_t max_bytes,
-		      struct hr_cursor_entry **entries, size_t *n, bool *done)
-{
-	struct entry_vec ev = {0};
-	if (!c->settled)
-		cursor_settle(c);
-	while (ev.n < max_entries && (ev.n == 0 || ev.bytes < max_bytes)) {
-		const struct hr_batch *b = c->b;
-		if (!c->st) {
-			if (c->i >= b->nsteps)
-				break;
-			const struct hr_stmt *s = &b->steps[c->i].stmt;
-			struct hr_error e;
-			sqlite3_stmt *st;
-			if (open_stmt(c->db, s->sql, a, &st, &e) != 0) {
-				entry_step_error(&ev, (uint32_t)c->i, &e);
-				cursor_step_done(c, OUT_ERR);
-				continue;
-			}
-			if (guard(st, &e) != 0 || exec_bind_args(c->db, st, s, a, &e) != 0) {
-				sqlite3_finalize(st);
-				entry_step_error(&ev, (uint32_t)c->i, &e);
-				cursor_step_done(c, OUT_ERR);
-				continue;
-			}
-			c->st = st;
-			struct hr_cursor_entry *en = entry_add(&ev, HR_ENTRY_STEP_BEGIN);
-			en->step = (uint32_t)c->i;
-			en->cols = exec_read_cols(st, a, &en->ncols);
-			c->ncols = en->ncols;
-			ev.bytes += 40 + exec_cols_size(en->cols, en->ncols);
-			continue;
-		}
-		const struct hr_stmt *s = &b->steps[c->i].stmt;
-		int rc = sqlite3_step(c->st);
-		if (rc == SQLITE_ROW) {
-			if (!s->want_rows)
-				continue;
-			struct hr_value *row = c->ncols ? ARENA_ARRAY(a, struct hr_value, c->ncols) : NULL;
-			struct hr_error e;
-			size_t bytes = 10, i;
-			for (i = 0; i < c->ncols; i++) {
-				if (exec_peek_value(c->st, (int)i, a, &row[i], &e) != 0)
-					break;
-				exec_own_value(a, &row[i]);
-				bytes += exec_value_size(&row[i]);
-			}
-			if (i < c->ncols) {
-				sqlite3_finalize(c->st);
-				entry_step_error(&ev, (uint32_t)c->i, &e);
-				cursor_step_done(c, OUT_ERR);
-				continue;
-			}
-			struct hr_cursor_entry *en = entry_add(&ev, HR_ENTRY_ROW);
-			en->row = row;
-			en->nrow = c->ncols;
-			ev.bytes += bytes;
-		} else if (rc == SQLITE_DONE) {
-			struct hr_cursor_entry *en = entry_add(&ev, HR_ENTRY_STEP_END);
-			enum exec_kind k = exec_stmt_kind(s->sql);
-			if (exec_kind_counts_changes(k))
-				en->affected_row_count = (uint64_t)sqlite3_changes64(c->db);
-			if (exec_kind_has_rowid(k)) {
-				en->has_last_insert_rowid = true;
-				en->last_insert_rowid = sqlite3_last_insert_rowid(c->db);
-			}
-			ev.bytes += 100;
-			sqlite3_finalize(c->st);
-			cursor_step_done(c, OUT_OK);
-		} else {
-			struct hr_error e;
-			sqlite_error(c->db, rc, a, &e);
-			sqlite3_finalize(c->st);
-			entry_step_error(&ev, (uint32_t)c->i, &e);
-			cursor_step_done(c, OUT_ERR);
-		}
-	}
-	*n = ev.n;
-	*entries = ev.n ? arena_memdup(a, ev.v, ev.n * sizeof *ev.v) : NULL;
-	free(ev.v);
-	*done = !c->st && c->i >= c->b->nsteps;
-	return 0;
 }

@@ -2,10 +2,12 @@
  * sqld/exec*.c; exec.h is the module's interface, and the top of exec.c has
  * the module's invariants.
  *
- *   exec.c        everything else (see its top)
+ *   exec.c        access checks, errors, prepare, the statement cache, one
+ *                 statement, sequences, describe
  *   exec_val.c    values between Hrana and SQLite: size estimates, binding
  *                 arguments, reading columns and values
  *   exec_lex.c    SQL lexing: fillers, the statement classifier
+ *   exec_batch.c  batches: conditions, whole batches, cursors
  *
  * Threads: worker threads; one connection, one thread at a time. */
 #ifndef SQLWIRE_EXEC_INT_H
@@ -15,6 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#define EXEC_TOO_LARGE (-2) /* internal: exec_run_stmt passed the size budget */
+
 struct exec_budget {
 	size_t max; /* 0 = unlimited */
 	size_t used;
@@ -22,7 +26,12 @@ struct exec_budget {
 
 /* exec.c */
 void *exec_xrealloc(void *p, size_t n); /* aborts on out-of-memory */
+int exec_guard(sqlite3_stmt *st, struct hr_error *err);
 void exec_set_error(struct hr_error *err, const char *code, const char *message);
+void exec_sqlite_error(sqlite3 *db, int rc, struct arena *a, struct hr_error *err);
+int exec_open_stmt(sqlite3 *db, const char *sql, struct arena *a, sqlite3_stmt **out, struct hr_error *err);
+int exec_run_stmt(sqlite3 *db, const struct hr_stmt *s, struct exec_budget *bud, struct arena *a,
+		  struct hr_stmt_result **out, struct hr_error *err);
 
 /* exec_val.c */
 size_t exec_value_size(const struct hr_value *v);
