@@ -1,5 +1,9 @@
 /* exec: runs Hrana statements, batches, sequences, describes and cursors on a
- * sqlite3 connection (see exec.h for the contract).
+ * sqlite3 connection (see exec.h for the contract). This file holds the
+ * access checks, errors, prepare, the statement cache, one statement,
+ * sequences and describe; exec_val.c (values and their sizes), exec_lex.c
+ * (SQL lexing) and exec_batch.c (batches and cursors) hold the rest, and
+ * exec_int.h what they share. The invariants below are the whole module's.
  *
  * Invariants: every sqlite3_stmt is finalized before the function that
  * prepared it returns, except a cursor's current step, which the cursor owns
@@ -9,21 +13,14 @@
  * arena. Out-of-memory aborts (sqld policy).
  *
  * Threads: worker threads; one connection, one thread at a time. */
-#include "exec.h"
+#include "exec_int.h"
 #include "metrics.h"
-#include "hjson.h"
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
-#define EXEC_TOO_LARGE (-2) /* internal: run_stmt passed the size budget */
-
-enum { OUT_NONE = 0, OUT_OK, OUT_ERR }; /* what became of a batch step */
-
-static void *xrealloc(void *p, size_t n)
+void *exec_xrealloc(void *p, size_t n)
 {
 	void *q = realloc(p, n ? n : 1);
 	if (!q) {
@@ -79,7 +76,7 @@ static void forbid(struct hr_error *err, const char *what)
 /* SQLite's own classification decides: a statement that may write the
  * database (sqlite3_stmt_readonly false, which includes BEGIN IMMEDIATE and
  * EXCLUSIVE) needs the write permission. Call before the first step. */
-static int guard(sqlite3_stmt *st, struct hr_error *err)
+int exec_guard(sqlite3_stmt *st, struct hr_error *err)
 {
 	if (!(exec_tl_allow & EXEC_ALLOW_READ)) {
 		forbid(err, "Authorization forbidden: the credential has no read permission");
@@ -99,129 +96,6 @@ static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, const char *
 	if (exec_tl_attach_seen && *st)
 		exec_tl_attach_st = *st; /* never kept in the statement cache */
 	return rc;
-}
-
-/* ---- SQL lexing: fillers, the statement classifier ---- */
-
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-static bool is_word(char c)
-{
-	unsigned char u = (unsigned char)c;
-	return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '_' ||
-	       u == '$' || u >= 0x80;
-}
-
-/* Skips whitespace and comments ("--" to end of line, "/" "*" to "*" "/" or to
- * the end), and ';' too when semis. */
-static const char *skip_filler(const char *p, bool semis)
-{
-	for (;;) {
-		if (is_space(*p) || (semis && *p == ';')) {
-			p++;
-		} else if (p[0] == '-' && p[1] == '-') {
-			p += 2;
-			while (*p && *p != '\n')
-				p++;
-		} else if (p[0] == '/' && p[1] == '*') {
-			p += 2;
-			while (*p && !(p[0] == '*' && p[1] == '/'))
-				p++;
-			if (*p)
-				p += 2;
-		} else {
-			return p;
-		}
-	}
-}
-
-/* p is at an opening quote (' " ` [); returns the position after its end. */
-static const char *skip_quoted(const char *p)
-{
-	char close = *p == '[' ? ']' : *p;
-	for (p++; *p; p++) {
-		if (*p == close) {
-			if (close != ']' && p[1] == close) {
-				p++; /* doubled quote */
-				continue;
-			}
-			return p + 1;
-		}
-	}
-	return p;
-}
-
-static size_t word_len(const char *p)
-{
-	size_t n = 0;
-	while (is_word(p[n]))
-		n++;
-	return n;
-}
-
-static enum exec_kind kind_of_word(const char *p, size_t n)
-{
-	static const struct {
-		const char *kw;
-		enum exec_kind kind;
-	} kws[] = {
-		{"SELECT", EXEC_KIND_SELECT}, {"VALUES", EXEC_KIND_VALUES}, {"INSERT", EXEC_KIND_INSERT},
-		{"REPLACE", EXEC_KIND_REPLACE}, {"UPDATE", EXEC_KIND_UPDATE}, {"DELETE", EXEC_KIND_DELETE},
-	};
-	for (size_t i = 0; i < sizeof kws / sizeof kws[0]; i++)
-		if (strlen(kws[i].kw) == n && strncasecmp(p, kws[i].kw, n) == 0)
-			return kws[i].kind;
-	return EXEC_KIND_OTHER;
-}
-
-enum exec_kind exec_stmt_kind(const char *sql)
-{
-	if (!sql)
-		return EXEC_KIND_OTHER;
-	const char *p = skip_filler(sql, true);
-	size_t n = word_len(p);
-	if (n == 7 && strncasecmp(p, "EXPLAIN", 7) == 0)
-		return EXEC_KIND_EXPLAIN;
-	if (!(n == 4 && strncasecmp(p, "WITH", 4) == 0))
-		return kind_of_word(p, n);
-	/* WITH [RECURSIVE] name [(cols)] AS [[NOT] MATERIALIZED] (select), ... main */
-	int depth = 0;
-	for (p += n; *p;) {
-		const char *q = skip_filler(p, false);
-		if (q != p) {
-			p = q;
-			continue;
-		}
-		char c = *p;
-		if (c == '(') {
-			depth++, p++;
-		} else if (c == ')') {
-			if (depth > 0)
-				depth--;
-			p++;
-		} else if (c == '\'' || c == '"' || c == '`' || c == '[') {
-			p = skip_quoted(p);
-		} else if (c == ':' || c == '@' || c == '?') {
-			p++;
-			p += word_len(p); /* a parameter, not a keyword */
-		} else if (is_word(c)) {
-			n = word_len(p);
-			if (depth == 0) {
-				enum exec_kind k = kind_of_word(p, n);
-				if (k != EXEC_KIND_OTHER)
-					return k;
-			}
-			p += n;
-		} else if (c == ';' && depth == 0) {
-			break;
-		} else {
-			p++;
-		}
-	}
-	return EXEC_KIND_OTHER;
 }
 
 /* ---- errors ---- */
@@ -256,7 +130,7 @@ const char *exec_code_name(int rc)
 	}
 }
 
-static void set_error(struct hr_error *err, const char *code, const char *message)
+void exec_set_error(struct hr_error *err, const char *code, const char *message)
 {
 	err->code = code;
 	err->message = message;
@@ -265,9 +139,9 @@ static void set_error(struct hr_error *err, const char *code, const char *messag
 
 /* The connection's current error as a statement error (call before anything
  * else touches db). */
-static void sqlite_error(sqlite3 *db, int rc, struct arena *a, struct hr_error *err)
+void exec_sqlite_error(sqlite3 *db, int rc, struct arena *a, struct hr_error *err)
 {
-	set_error(err, exec_code_name(rc), arena_printf(a, "SQLite error: %s", sqlite3_errmsg(db)));
+	exec_set_error(err, exec_code_name(rc), arena_printf(a, "SQLite error: %s", sqlite3_errmsg(db)));
 	err->extended_code = sqlite3_extended_errcode(db);
 }
 
@@ -282,61 +156,22 @@ static void prepare_error(sqlite3 *db, int rc, size_t base, struct arena *a, str
 	int off = sqlite3_error_offset(db);
 	if (off >= 0)
 	{
-		set_error(err, HR_E_SQL_INPUT_ERROR,
-			  arena_printf(a, "SQL input error: %s (at offset %zu)", sqlite3_errmsg(db), base + (size_t)off));
+		exec_set_error(err, HR_E_SQL_INPUT_ERROR,
+			       arena_printf(a, "SQL input error: %s (at offset %zu)", sqlite3_errmsg(db), base + (size_t)off));
 		err->extended_code = sqlite3_extended_errcode(db);
 	}
 	else
-		sqlite_error(db, rc, a, err);
+		exec_sqlite_error(db, rc, a, err);
 }
 
-static void args_error(struct arena *a, struct hr_error *err, const char *detail)
-{
-	set_error(err, HR_E_ARGS_INVALID, arena_printf(a, "Arguments do not match SQL parameters: %s", detail));
-}
-
-/* ---- size estimates (of the JSON encoding) ---- */
-
-static size_t value_size(const struct hr_value *v)
-{
-	return hjson_value_size(v) + 1; /* and a separating comma */
-}
-
-static size_t cols_size(const struct hr_col *cols, size_t n)
-{
-	size_t s = 0;
-	for (size_t i = 0; i < n; i++)
-		s += 30 + (cols[i].name ? strlen(cols[i].name) : 4) + (cols[i].decltype ? strlen(cols[i].decltype) : 4);
-	return s;
-}
-
-static size_t error_size(const struct hr_error *e)
-{
-	return 40 + (e->message ? strlen(e->message) : 0) + (e->code ? strlen(e->code) : 0);
-}
-
-struct budget {
-	size_t max; /* 0 = unlimited */
-	size_t used;
-};
-
-/* Adds n to the budget; false (and nothing added) when that passes max. */
-static bool budget_take(struct budget *b, size_t n)
-{
-	if (b->max && (b->used > b->max || n > b->max - b->used))
-		return false;
-	b->used += n;
-	return true;
-}
-
-/* ---- prepare, bind, read ---- */
+/* ---- prepare ---- */
 
 /* Prepares exactly one statement of sql into *out. */
-static int open_stmt(sqlite3 *db, const char *sql, struct arena *a, sqlite3_stmt **out, struct hr_error *err)
+int exec_open_stmt(sqlite3 *db, const char *sql, struct arena *a, sqlite3_stmt **out, struct hr_error *err)
 {
 	*out = NULL;
 	if (!sql) {
-		set_error(err, HR_E_SQL_NO_STATEMENT, "SQL string does not contain any statement");
+		exec_set_error(err, HR_E_SQL_NO_STATEMENT, "SQL string does not contain any statement");
 		return -1;
 	}
 	sqlite3_stmt *st = NULL;
@@ -349,200 +184,21 @@ static int open_stmt(sqlite3 *db, const char *sql, struct arena *a, sqlite3_stmt
 			sqlite3_finalize(st);
 			return -1;
 		}
-		if (st || !tail || tail <= p || !*skip_filler(tail, true))
+		if (st || !tail || tail <= p || !*exec_skip_filler(tail, true))
 			break;
 		p = tail;
 	}
 	if (!st) {
-		set_error(err, HR_E_SQL_NO_STATEMENT, "SQL string does not contain any statement");
+		exec_set_error(err, HR_E_SQL_NO_STATEMENT, "SQL string does not contain any statement");
 		return -1;
 	}
-	if (tail && *skip_filler(tail, true)) {
+	if (tail && *exec_skip_filler(tail, true)) {
 		sqlite3_finalize(st);
-		set_error(err, HR_E_SQL_MANY_STATEMENTS, "SQL string contains more than one statement");
+		exec_set_error(err, HR_E_SQL_MANY_STATEMENTS, "SQL string contains more than one statement");
 		return -1;
 	}
 	*out = st;
 	return 0;
-}
-
-/* The named arg called exactly name; the last one wins, as in sqld's map. */
-static const struct hr_value *find_named(const struct hr_stmt *s, const char *name)
-{
-	const struct hr_value *v = NULL;
-	for (size_t i = 0; i < s->nnamed; i++)
-		if (s->named[i].name && strcmp(s->named[i].name, name) == 0)
-			v = &s->named[i].value;
-	return v;
-}
-
-/* True when s has more distinct named-arg names than limit (sqld keeps them
- * in a map, so repeated names count once). O(nnamed * limit). */
-static bool too_many_named(const struct hr_stmt *s, size_t limit, size_t *found)
-{
-	*found = s->nnamed;
-	if (s->nnamed <= limit)
-		return false;
-	size_t *uniq = xrealloc(NULL, (limit + 1) * sizeof *uniq), n = 0;
-	for (size_t i = 0; i < s->nnamed && n <= limit; i++) {
-		size_t j = 0;
-		while (j < n && strcmp(s->named[uniq[j]].name ? s->named[uniq[j]].name : "",
-				       s->named[i].name ? s->named[i].name : "") != 0)
-			j++;
-		if (j == n)
-			uniq[n++] = i;
-	}
-	free(uniq);
-	*found = n;
-	return n > limit;
-}
-
-static const struct hr_value *find_pos(const struct hr_stmt *s, long pos)
-{
-	return pos >= 1 && (size_t)pos <= s->nargs ? &s->args[pos - 1] : NULL;
-}
-
-static int bind_value(sqlite3_stmt *st, int i, const struct hr_value *v)
-{
-	switch (v->type) {
-	case HR_INTEGER: return sqlite3_bind_int64(st, i, v->i);
-	case HR_FLOAT: return sqlite3_bind_double(st, i, v->f);
-	case HR_TEXT:
-		if (!v->s || v->n == 0)
-			return sqlite3_bind_text64(st, i, "", 0, SQLITE_STATIC, SQLITE_UTF8);
-		return sqlite3_bind_text64(st, i, v->s, v->n, SQLITE_STATIC, SQLITE_UTF8);
-	case HR_BLOB:
-		/* a NULL or zero-length pointer would bind NULL: keep it a blob */
-		if (!v->s || v->n == 0)
-			return sqlite3_bind_zeroblob(st, i, 0);
-		return sqlite3_bind_blob64(st, i, v->s, v->n, SQLITE_STATIC);
-	default: return sqlite3_bind_null(st, i);
-	}
-}
-
-/* Binds s's args by sqld's algorithm (PROTOCOL.md §3.2). The values are bound
- * SQLITE_STATIC: s must outlive st's use. */
-static int bind_args(sqlite3 *db, sqlite3_stmt *st, const struct hr_stmt *s, struct arena *a, struct hr_error *err)
-{
-	if (s->nargs && s->nnamed) {
-		set_error(err, HR_E_ARGS_BOTH, "Specifying both positional and named arguments is not supported");
-		return -1;
-	}
-	int count = sqlite3_bind_parameter_count(st);
-	size_t given = s->nargs;
-	if (s->nnamed ? too_many_named(s, (size_t)count, &given) : given > (size_t)count) {
-		/* (with named args, "found" counts distinct names up to count + 1) */
-		args_error(a, err, arena_printf(a, "too many parameters, expected %d found %zu", count, given));
-		return -1;
-	}
-	bool explain = sqlite3_stmt_isexplain(st) != 0;
-	for (int i = 1; i <= count; i++) {
-		const char *name = sqlite3_bind_parameter_name(st, i);
-		const struct hr_value *v;
-		if (!name)
-			v = find_pos(s, i);
-		else if (name[0] == '?')
-			v = find_pos(s, strtol(name + 1, NULL, 10));
-		else if (!(v = find_named(s, name)))
-			v = find_named(s, name + 1);
-		if (!v) {
-			if (explain)
-				continue; /* EXPLAIN: a missing value stays NULL */
-			args_error(a, err,
-				   name ? arena_printf(a, "value for parameter %s not found", name)
-					: arena_printf(a, "value for parameter %d not found", i));
-			return -1;
-		}
-		if (bind_value(st, i, v) != SQLITE_OK) {
-			args_error(a, err, sqlite3_errmsg(db));
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static struct hr_col *read_cols(sqlite3_stmt *st, struct arena *a, size_t *ncols)
-{
-	int n = sqlite3_column_count(st);
-	*ncols = (size_t)n;
-	if (n <= 0)
-		return NULL;
-	struct hr_col *cols = ARENA_ARRAY(a, struct hr_col, (size_t)n);
-	for (int i = 0; i < n; i++) {
-		const char *name = sqlite3_column_name(st, i), *decl = sqlite3_column_decltype(st, i);
-		cols[i].name = name ? arena_strdup(a, name) : NULL;
-		cols[i].decltype = decl ? arena_strdup(a, decl) : NULL;
-	}
-	return cols;
-}
-
-/* Column col of the current row into *v, pointing into SQLite's memory
- * (valid until the next step). Returns 0, or -1 with *err set for text that
- * is not UTF-8 or out-of-memory. */
-static int peek_value(sqlite3_stmt *st, int col, struct arena *a, struct hr_value *v, struct hr_error *err)
-{
-	memset(v, 0, sizeof *v);
-	switch (sqlite3_column_type(st, col)) {
-	case SQLITE_INTEGER:
-		v->type = HR_INTEGER;
-		v->i = sqlite3_column_int64(st, col);
-		return 0;
-	case SQLITE_FLOAT:
-		v->type = HR_FLOAT;
-		v->f = sqlite3_column_double(st, col);
-		return 0;
-	case SQLITE_TEXT: {
-		const char *t = (const char *)sqlite3_column_text(st, col);
-		size_t n = (size_t)sqlite3_column_bytes(st, col);
-		if (!t) {
-			set_error(err, exec_code_name(SQLITE_NOMEM), "SQLite error: out of memory");
-			return -1;
-		}
-		if (!hr_utf8_valid(t, n)) {
-			set_error(err, exec_code_name(SQLITE_MISMATCH),
-				  arena_printf(a, "SQLite error: text in column %d is not valid UTF-8", col));
-			return -1;
-		}
-		v->type = HR_TEXT;
-		v->s = t;
-		v->n = n;
-		return 0;
-	}
-	case SQLITE_BLOB: {
-		const void *p = sqlite3_column_blob(st, col);
-		size_t n = (size_t)sqlite3_column_bytes(st, col);
-		if (!p && n) {
-			set_error(err, exec_code_name(SQLITE_NOMEM), "SQLite error: out of memory");
-			return -1;
-		}
-		v->type = HR_BLOB;
-		v->s = p ? p : "";
-		v->n = n;
-		return 0;
-	}
-	default:
-		v->type = HR_NULL;
-		return 0;
-	}
-}
-
-/* Copies the bytes v points to into the arena. */
-static void own_value(struct arena *a, struct hr_value *v)
-{
-	if (v->type == HR_TEXT)
-		v->s = arena_strndup(a, v->s, v->n);
-	else if (v->type == HR_BLOB)
-		v->s = arena_memdup(a, v->s, v->n);
-}
-
-static bool kind_counts_changes(enum exec_kind k)
-{
-	return k == EXEC_KIND_INSERT || k == EXEC_KIND_REPLACE || k == EXEC_KIND_UPDATE || k == EXEC_KIND_DELETE;
-}
-
-static bool kind_has_rowid(enum exec_kind k)
-{
-	return k == EXEC_KIND_INSERT || k == EXEC_KIND_REPLACE;
 }
 
 static double ms_since(const struct timespec *t0)
@@ -553,12 +209,13 @@ static double ms_since(const struct timespec *t0)
 }
 
 /* ---- the statement cache ----
- * A statement run by run_stmt stays prepared on its connection, reset, and is
- * found again by its exact SQL text (up to EXEC_CACHE_MAX per connection);
- * SQLite re-prepares it by itself after a schema change. A statement that is
- * not busy on a connection can only be a cached one: exec's other users
- * (sequence, describe, cursors) finalize theirs before they return or keep
- * them busy, and a connection runs one exec call at a time. */
+ * A statement run by exec_run_stmt stays prepared on its connection, reset,
+ * and is found again by its exact SQL text (up to EXEC_CACHE_MAX per
+ * connection); SQLite re-prepares it by itself after a schema change. A
+ * statement that is not busy on a connection can only be a cached one:
+ * exec's other users (sequence, describe, cursors) finalize theirs before
+ * they return or keep them busy, and a connection runs one exec call at a
+ * time. */
 #define EXEC_CACHE_MAX 32
 
 static sqlite3_stmt *cache_find(sqlite3 *db, const char *sql)
@@ -597,12 +254,12 @@ void exec_forget(sqlite3 *db)
 
 /* Runs s, charging its estimated size to bud. Returns 0 with *out, -1 with a
  * statement error, EXEC_TOO_LARGE with RESPONSE_TOO_LARGE in *err. */
-static int run_stmt_timed(sqlite3 *db, const struct hr_stmt *s, struct budget *bud, struct arena *a,
+static int run_stmt_timed(sqlite3 *db, const struct hr_stmt *s, struct exec_budget *bud, struct arena *a,
 			  struct hr_stmt_result **out, struct hr_error *err);
 
 /* run_stmt_timed with its latency and error code counted (metrics.h). */
-static int run_stmt(sqlite3 *db, const struct hr_stmt *s, struct budget *bud, struct arena *a,
-		    struct hr_stmt_result **out, struct hr_error *err)
+int exec_run_stmt(sqlite3 *db, const struct hr_stmt *s, struct exec_budget *bud, struct arena *a,
+		  struct hr_stmt_result **out, struct hr_error *err)
 {
 	int64_t t0 = metrics_now_us();
 	int rc = run_stmt_timed(db, s, bud, a, out, err);
@@ -610,61 +267,61 @@ static int run_stmt(sqlite3 *db, const struct hr_stmt *s, struct budget *bud, st
 	return rc;
 }
 
-static int run_stmt_timed(sqlite3 *db, const struct hr_stmt *s, struct budget *bud, struct arena *a,
+static int run_stmt_timed(sqlite3 *db, const struct hr_stmt *s, struct exec_budget *bud, struct arena *a,
 			  struct hr_stmt_result **out, struct hr_error *err)
 {
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	*out = NULL;
 	sqlite3_stmt *st = s->sql ? cache_find(db, s->sql) : NULL;
-	if (!st && open_stmt(db, s->sql, a, &st, err) != 0)
+	if (!st && exec_open_stmt(db, s->sql, a, &st, err) != 0)
 		return -1;
-	if (guard(st, err) != 0) {
+	if (exec_guard(st, err) != 0) {
 		cache_release(db, st);
 		return -1;
 	}
-	if (bind_args(db, st, s, a, err) != 0) {
+	if (exec_bind_args(db, st, s, a, err) != 0) {
 		cache_release(db, st);
 		return -1;
 	}
 	struct hr_stmt_result *r = ARENA_NEW(a, struct hr_stmt_result);
-	r->cols = read_cols(st, a, &r->ncols);
+	r->cols = exec_read_cols(st, a, &r->ncols);
 	int rc = 0;
 	struct hr_value *vals = NULL;
 	size_t nvals = 0, cap = 0;
 	uint64_t nrows = 0;
-	if (!budget_take(bud, cols_size(r->cols, r->ncols)))
+	if (!exec_budget_take(bud, exec_cols_size(r->cols, r->ncols)))
 		goto too_large;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		nrows++;
 		if (!s->want_rows)
 			continue;
-		if (!budget_take(bud, 2))
+		if (!exec_budget_take(bud, 2))
 			goto too_large;
 		if (cap - nvals < r->ncols) {
 			cap = cap ? cap * 2 : 64;
 			if (cap < nvals + r->ncols)
 				cap = nvals + r->ncols;
-			vals = xrealloc(vals, cap * sizeof *vals);
+			vals = exec_xrealloc(vals, cap * sizeof *vals);
 		}
 		for (size_t i = 0; i < r->ncols; i++) {
 			struct hr_value *v = &vals[nvals];
-			if (peek_value(st, (int)i, a, v, err) != 0)
+			if (exec_peek_value(st, (int)i, a, v, err) != 0)
 				goto fail;
-			if (!budget_take(bud, value_size(v)))
+			if (!exec_budget_take(bud, exec_value_size(v)))
 				goto too_large;
-			own_value(a, v);
+			exec_own_value(a, v);
 			nvals++;
 		}
 	}
 	if (rc != SQLITE_DONE) {
-		sqlite_error(db, rc, a, err);
+		exec_sqlite_error(db, rc, a, err);
 		goto fail;
 	}
 	enum exec_kind k = exec_stmt_kind(s->sql);
-	if (kind_counts_changes(k))
+	if (exec_kind_counts_changes(k))
 		r->affected_row_count = (uint64_t)sqlite3_changes64(db);
-	if (kind_has_rowid(k)) {
+	if (exec_kind_has_rowid(k)) {
 		r->has_last_insert_rowid = true;
 		r->last_insert_rowid = sqlite3_last_insert_rowid(db);
 	}
@@ -681,7 +338,7 @@ static int run_stmt_timed(sqlite3 *db, const struct hr_stmt *s, struct budget *b
 	return 0;
 
 too_large:
-	set_error(err, HR_E_RESPONSE_TOO_LARGE, "Response is too large");
+	exec_set_error(err, HR_E_RESPONSE_TOO_LARGE, "Response is too large");
 	cache_release(db, st);
 	free(vals);
 	return EXEC_TOO_LARGE;
@@ -694,97 +351,8 @@ fail:
 int exec_stmt(sqlite3 *db, const struct hr_stmt *s, const struct exec_limits *lim, struct arena *a,
 	      struct hr_stmt_result **out, struct hr_error *err)
 {
-	struct budget bud = {lim ? lim->max_response_size : 0, 0};
-	return run_stmt(db, s, &bud, a, out, err) == 0 ? 0 : -1;
-}
-
-/* ---- batches ---- */
-
-static int check_cond(const struct hr_cond *c, size_t step_i, int version, struct err *e)
-{
-	switch (c->type) {
-	case HR_COND_OK:
-	case HR_COND_ERROR:
-		if ((size_t)c->step >= step_i)
-			return err_set(e, "Invalid reference to step in a batch condition");
-		return 0;
-	case HR_COND_NOT:
-	case HR_COND_AND:
-	case HR_COND_OR:
-		for (size_t i = 0; i < c->nconds; i++)
-			if (check_cond(&c->conds[i], step_i, version, e) != 0)
-				return -1;
-		return 0;
-	case HR_COND_IS_AUTOCOMMIT:
-		if (version < 3)
-			return err_set(e, "BatchCond of type `is_autocommit` is only supported in protocol version "
-					  "hrana3 and higher");
-		return 0;
-	}
-	return err_set(e, "Unknown BatchCond type %d", (int)c->type);
-}
-
-int exec_batch_check(const struct hr_batch *b, int version, struct err *e)
-{
-	for (size_t i = 0; i < b->nsteps; i++)
-		if (b->steps[i].cond && check_cond(b->steps[i].cond, i, version, e) != 0)
-			return -1;
-	return 0;
-}
-
-/* outcome[0..ndone) tells what became of the steps before the current one. */
-static bool cond_eval(const struct hr_cond *c, const uint8_t *outcome, size_t ndone, sqlite3 *db)
-{
-	switch (c->type) {
-	case HR_COND_OK: return (size_t)c->step < ndone && outcome[c->step] == OUT_OK;
-	case HR_COND_ERROR: return (size_t)c->step < ndone && outcome[c->step] == OUT_ERR;
-	case HR_COND_NOT: return !(c->nconds >= 1 && cond_eval(&c->conds[0], outcome, ndone, db));
-	case HR_COND_AND:
-		for (size_t i = 0; i < c->nconds; i++)
-			if (!cond_eval(&c->conds[i], outcome, ndone, db))
-				return false;
-		return true;
-	case HR_COND_OR:
-		for (size_t i = 0; i < c->nconds; i++)
-			if (cond_eval(&c->conds[i], outcome, ndone, db))
-				return true;
-		return false;
-	case HR_COND_IS_AUTOCOMMIT: return sqlite3_get_autocommit(db) != 0;
-	}
-	return false;
-}
-
-int exec_batch(sqlite3 *db, const struct hr_batch *b, const struct exec_limits *lim, struct arena *a,
-	       struct hr_batch_result **out, struct hr_error *err)
-{
-	struct budget bud = {lim ? lim->max_response_size : 0, 0};
-	struct hr_batch_result *r = ARENA_NEW(a, struct hr_batch_result);
-	size_t n = b->nsteps;
-	r->nsteps = n;
-	r->step_results = ARENA_ARRAY(a, struct hr_stmt_result *, n ? n : 1);
-	r->step_errors = ARENA_ARRAY(a, struct hr_error *, n ? n : 1);
-	uint8_t *outcome = ARENA_ARRAY(a, uint8_t, n ? n : 1);
-	*out = NULL;
-	for (size_t i = 0; i < n; i++) {
-		const struct hr_step *step = &b->steps[i];
-		if (step->cond && !cond_eval(step->cond, outcome, i, db))
-			continue;
-		struct hr_error e = {0};
-		int rc = run_stmt(db, &step->stmt, &bud, a, &r->step_results[i], &e);
-		if (rc == EXEC_TOO_LARGE) {
-			*err = e;
-			return -1;
-		}
-		if (rc == 0) {
-			outcome[i] = OUT_OK;
-		} else {
-			outcome[i] = OUT_ERR;
-			r->step_errors[i] = arena_memdup(a, &e, sizeof e);
-			bud.used += error_size(&e); /* may overshoot: the next step then fails */
-		}
-	}
-	*out = r;
-	return 0;
+	struct exec_budget bud = {lim ? lim->max_response_size : 0, 0};
+	return exec_run_stmt(db, s, &bud, a, out, err) == 0 ? 0 : -1;
 }
 
 /* ---- sequences, describe, autocommit ---- */
@@ -794,7 +362,7 @@ int exec_sequence(sqlite3 *db, const char *sql, struct arena *a, struct hr_error
 	static const struct hr_stmt no_args = {.want_rows = false};
 	const char *p = sql ? sql : "";
 	for (;;) {
-		p = skip_filler(p, true);
+		p = exec_skip_filler(p, true);
 		if (!*p)
 			return 0;
 		sqlite3_stmt *st = NULL;
@@ -810,14 +378,14 @@ int exec_sequence(sqlite3 *db, const char *sql, struct arena *a, struct hr_error
 		p = tail;
 		if (!st)
 			continue;
-		if (guard(st, err) != 0 || bind_args(db, st, &no_args, a, err) != 0) {
+		if (exec_guard(st, err) != 0 || exec_bind_args(db, st, &no_args, a, err) != 0) {
 			sqlite3_finalize(st);
 			return -1;
 		}
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			;
 		if (rc != SQLITE_DONE) {
-			sqlite_error(db, rc, a, err);
+			exec_sqlite_error(db, rc, a, err);
 			sqlite3_finalize(st);
 			return -1;
 		}
@@ -830,7 +398,7 @@ int exec_describe(sqlite3 *db, const char *sql, struct arena *a, struct hr_descr
 {
 	*out = NULL;
 	sqlite3_stmt *st;
-	if (open_stmt(db, sql, a, &st, err) != 0)
+	if (exec_open_stmt(db, sql, a, &st, err) != 0)
 		return -1;
 	struct hr_describe_result *r = ARENA_NEW(a, struct hr_describe_result);
 	int np = sqlite3_bind_parameter_count(st);
@@ -842,7 +410,7 @@ int exec_describe(sqlite3 *db, const char *sql, struct arena *a, struct hr_descr
 			r->params[i].name = name ? arena_strdup(a, name) : NULL;
 		}
 	}
-	r->cols = read_cols(st, a, &r->ncols);
+	r->cols = exec_read_cols(st, a, &r->ncols);
 	r->is_explain = sqlite3_stmt_isexplain(st) != 0;
 	r->is_readonly = sqlite3_stmt_readonly(st) != 0;
 	sqlite3_finalize(st);
@@ -853,169 +421,4 @@ int exec_describe(sqlite3 *db, const char *sql, struct arena *a, struct hr_descr
 bool exec_is_autocommit(sqlite3 *db)
 {
 	return sqlite3_get_autocommit(db) != 0;
-}
-
-/* ---- cursors ---- */
-
-struct exec_cursor {
-	sqlite3 *db;
-	const struct hr_batch *b;
-	size_t i;          /* current step: the one st belongs to, or the next to run */
-	sqlite3_stmt *st;  /* live statement of step i, or NULL */
-	size_t ncols;      /* of st */
-	bool settled;      /* i is at a step whose condition holds, or at the end */
-	uint8_t *outcome;  /* [nsteps] */
-};
-
-struct exec_cursor *exec_cursor_open(sqlite3 *db, const struct hr_batch *b)
-{
-	struct exec_cursor *c = xrealloc(NULL, sizeof *c);
-	memset(c, 0, sizeof *c);
-	c->db = db;
-	c->b = b;
-	c->outcome = xrealloc(NULL, b->nsteps ? b->nsteps : 1);
-	memset(c->outcome, 0, b->nsteps ? b->nsteps : 1);
-	return c;
-}
-
-void exec_cursor_close(struct exec_cursor *c)
-{
-	if (!c)
-		return;
-	sqlite3_finalize(c->st);
-	free(c->outcome);
-	free(c);
-}
-
-/* Moves c->i to the first step at or after it whose condition holds (skipped
- * steps leave OUT_NONE behind). Conditions are evaluated right after the
- * previous step ended, as a batch would. */
-static void cursor_settle(struct exec_cursor *c)
-{
-	while (c->i < c->b->nsteps) {
-		const struct hr_cond *cond = c->b->steps[c->i].cond;
-		if (!cond || cond_eval(cond, c->outcome, c->i, c->db))
-			break;
-		c->i++;
-	}
-	c->settled = true;
-}
-
-/* The current step ended (st already finalized or never prepared). */
-static void cursor_step_done(struct exec_cursor *c, int outcome)
-{
-	c->outcome[c->i] = (uint8_t)outcome;
-	c->st = NULL;
-	c->i++;
-	cursor_settle(c);
-}
-
-struct entry_vec {
-	struct hr_cursor_entry *v;
-	size_t n, cap;
-	size_t bytes;
-};
-
-static struct hr_cursor_entry *entry_add(struct entry_vec *ev, enum hr_entry_type type)
-{
-	if (ev->n == ev->cap) {
-		ev->cap = ev->cap ? ev->cap * 2 : 16;
-		ev->v = xrealloc(ev->v, ev->cap * sizeof *ev->v);
-	}
-	struct hr_cursor_entry *en = &ev->v[ev->n++];
-	memset(en, 0, sizeof *en);
-	en->type = type;
-	return en;
-}
-
-static void entry_step_error(struct entry_vec *ev, uint32_t step, const struct hr_error *e)
-{
-	struct hr_cursor_entry *en = entry_add(ev, HR_ENTRY_STEP_ERROR);
-	en->step = step;
-	en->error = *e;
-	ev->bytes += 20 + error_size(e);
-}
-
-int exec_cursor_fetch(struct exec_cursor *c, struct arena *a, uint32_t max_entries, size_t max_bytes,
-		      struct hr_cursor_entry **entries, size_t *n, bool *done)
-{
-	struct entry_vec ev = {0};
-	if (!c->settled)
-		cursor_settle(c);
-	while (ev.n < max_entries && (ev.n == 0 || ev.bytes < max_bytes)) {
-		const struct hr_batch *b = c->b;
-		if (!c->st) {
-			if (c->i >= b->nsteps)
-				break;
-			const struct hr_stmt *s = &b->steps[c->i].stmt;
-			struct hr_error e;
-			sqlite3_stmt *st;
-			if (open_stmt(c->db, s->sql, a, &st, &e) != 0) {
-				entry_step_error(&ev, (uint32_t)c->i, &e);
-				cursor_step_done(c, OUT_ERR);
-				continue;
-			}
-			if (guard(st, &e) != 0 || bind_args(c->db, st, s, a, &e) != 0) {
-				sqlite3_finalize(st);
-				entry_step_error(&ev, (uint32_t)c->i, &e);
-				cursor_step_done(c, OUT_ERR);
-				continue;
-			}
-			c->st = st;
-			struct hr_cursor_entry *en = entry_add(&ev, HR_ENTRY_STEP_BEGIN);
-			en->step = (uint32_t)c->i;
-			en->cols = read_cols(st, a, &en->ncols);
-			c->ncols = en->ncols;
-			ev.bytes += 40 + cols_size(en->cols, en->ncols);
-			continue;
-		}
-		const struct hr_stmt *s = &b->steps[c->i].stmt;
-		int rc = sqlite3_step(c->st);
-		if (rc == SQLITE_ROW) {
-			if (!s->want_rows)
-				continue;
-			struct hr_value *row = c->ncols ? ARENA_ARRAY(a, struct hr_value, c->ncols) : NULL;
-			struct hr_error e;
-			size_t bytes = 10, i;
-			for (i = 0; i < c->ncols; i++) {
-				if (peek_value(c->st, (int)i, a, &row[i], &e) != 0)
-					break;
-				own_value(a, &row[i]);
-				bytes += value_size(&row[i]);
-			}
-			if (i < c->ncols) {
-				sqlite3_finalize(c->st);
-				entry_step_error(&ev, (uint32_t)c->i, &e);
-				cursor_step_done(c, OUT_ERR);
-				continue;
-			}
-			struct hr_cursor_entry *en = entry_add(&ev, HR_ENTRY_ROW);
-			en->row = row;
-			en->nrow = c->ncols;
-			ev.bytes += bytes;
-		} else if (rc == SQLITE_DONE) {
-			struct hr_cursor_entry *en = entry_add(&ev, HR_ENTRY_STEP_END);
-			enum exec_kind k = exec_stmt_kind(s->sql);
-			if (kind_counts_changes(k))
-				en->affected_row_count = (uint64_t)sqlite3_changes64(c->db);
-			if (kind_has_rowid(k)) {
-				en->has_last_insert_rowid = true;
-				en->last_insert_rowid = sqlite3_last_insert_rowid(c->db);
-			}
-			ev.bytes += 100;
-			sqlite3_finalize(c->st);
-			cursor_step_done(c, OUT_OK);
-		} else {
-			struct hr_error e;
-			sqlite_error(c->db, rc, a, &e);
-			sqlite3_finalize(c->st);
-			entry_step_error(&ev, (uint32_t)c->i, &e);
-			cursor_step_done(c, OUT_ERR);
-		}
-	}
-	*n = ev.n;
-	*entries = ev.n ? arena_memdup(a, ev.v, ev.n * sizeof *ev.v) : NULL;
-	free(ev.v);
-	*done = !c->st && c->i >= c->b->nsteps;
-	return 0;
 }

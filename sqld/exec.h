@@ -2,7 +2,7 @@
  * one SQLite connection and produces the results of hrana.h (PROTOCOL.md §3).
  *
  * exec never sees an encoding: it takes the decoded model and builds result
- * structures in the caller's arena. sqlite3_stmt never leaves exec.c.
+ * structures in the caller's arena. sqlite3_stmt never leaves exec*.c.
  *
  * Threads: called on worker threads. A connection is used by one thread at a
  * time (the caller holds it, db_conn_enter/leave); the functions keep no

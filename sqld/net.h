@@ -3,7 +3,7 @@
  *
  * One service thread (the caller of net_run) owns every socket and all of
  * sess; it never runs SQLite. Worker completions wake it through
- * lws_cancel_service. struct lws stays inside net.c. */
+ * lws_cancel_service. struct lws stays inside net*.c. */
 #ifndef SQLWIRE_NET_H
 #define SQLWIRE_NET_H
 #include "err.h"

@@ -253,7 +253,7 @@ test("keep-alive: calls share one connection; chunked request bodies are read wh
 		// what the real client sends: transfer-encoding chunked. libwebsockets
 		// 4.1 cannot find the next request after a chunked body, so sqld
 		// answers with `connection: close` and the next call connects anew
-		// (see net_must_close in sqld/net.c).
+		// (see net_must_close in sqld/net_out.c).
 		for (let i = 0; i < 3; i++) {
 			const d = await grpcCall(srv, LOG + "Hello", msg.hello(), { agent, chunked: true });
 			assert.equal(d.status, GRPC.OK, `chunked call ${i}`);
