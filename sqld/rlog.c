@@ -134,7 +134,11 @@ publish_locked:
 	log->next = first + n;
 	rlog_commits_push(log, first + n - 1);
 	pthread_cond_broadcast(&log->cv);
-	if (log->thr_started && rlog_should_compact_locked(log))
+	/* wake the compactor when compaction is due, and when these are the
+	 * first frames of the file: with the file empty it sleeps with no
+	 * deadline, and now the age bound's clock runs */
+	if (log->thr_started &&
+	    (rlog_should_compact_locked(log) || (log->o.max_log_age_ms && first == log->hdr.start)))
 		pthread_cond_signal(&log->ccv);
 	pthread_mutex_unlock(&log->mu);
 	log->last_ck = ck;
