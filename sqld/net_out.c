@@ -17,6 +17,7 @@
 #include <string.h>
 
 #define NET_CHUNK (256 * 1024)
+#define NET_SMALL_BODY (16 * 1024) /* answers up to this leave in one write with their head */
 
 /* ---- HTTP responses ---- */
 
@@ -298,6 +299,28 @@ int net_http_write(struct net_conn *c)
 		    lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:", (const unsigned char *)"close",
 						5, &p, end))
 			return -1;
+		size_t left = c->out.len - c->out_off;
+		if (!c->chunked && c->out_final && left <= NET_SMALL_BODY) {
+			/* a small whole answer goes out with its head in one write:
+			 * one segment, one wake-up of the client, no second trip
+			 * through the loop (lws counts the body against the
+			 * content-length only in HTTP writes, and forgets it when
+			 * the transaction completes) */
+			static unsigned char whole[LWS_PRE + 2048 + NET_SMALL_BODY];
+			if (lws_finalize_http_header(wsi, &p, end))
+				return -1;
+			size_t hn = (size_t)(p - start);
+			memcpy(whole + LWS_PRE, start, hn);
+			if (left)
+				memcpy(whole + LWS_PRE + hn, c->out.p + c->out_off, left);
+			if (lws_write(wsi, whole + LWS_PRE, hn + left, LWS_WRITE_HTTP_HEADERS) != (int)(hn + left))
+				return -1;
+			metrics_bytes_out(left);
+			N.out_bytes -= left;
+			c->out.len = 0;
+			c->out_off = 0;
+			goto complete;
+		}
 		if (lws_finalize_write_http_header(wsi, start, &p, end))
 			return -1;
 		c->headers_sent = true;
