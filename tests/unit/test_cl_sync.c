@@ -638,10 +638,15 @@ static void test_sync_cut_snapshot(void)
 		idx = prim1(&s, ROWS_SQL(250));
 	CHECK(idx > 0);
 	CHECK(wait_compacted(pdir, 1));
-	/* the cut: an error, and the replica exactly as before */
+	/* the cut: an error, and the replica exactly as before, though frames
+	 * of the snapshot were streamed into the -wal (past mxFrame, unseen) */
+	char walp[420];
+	snprintf(walp, sizeof walp, "%s-wal", rpath);
+	long long wal0 = file_size(walp);
 	int rc = sync_pull(sy, &info, &e);
 	CHECK(rc == SYNC_E_NET || rc == SYNC_E_PROTO);
 	CHECK(cp.cuts == 1);
+	CHECK(file_size(walp) > wal0 + (512 << 10));
 	CHECK(info.has_frame && info.frame_no == early);
 	CHECK(q1(rpath, "SELECT count(*) FROM t") == 1);
 	check_integrity(rpath);
