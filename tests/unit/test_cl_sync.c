@@ -38,6 +38,12 @@
 static char dir[256];
 static const char *build;
 
+#define MEM_BOUND ((size_t)3 << 20) /* the sync's buffers, whatever the answer's size */
+#define ROWS_SQL(n) \
+	"INSERT INTO t(b) SELECT randomblob(4000) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 " \
+	"FROM c WHERE x < " #n ") SELECT x FROM c)"
+
+
 struct srv {
 	pid_t pid;
 	char url[64];
@@ -353,6 +359,22 @@ static void test_sync_follow(void)
 	struct err e;
 	CHECK(sync_until(sy, info.frame_no, 1000, &e) == 0);
 	CHECK(sync_until(sy, info.frame_no + 1000, 300, &e) == SYNC_E_TIMEOUT);
+	/* a ~4 MB transaction (> SYNC_TXN_CHUNK frames) streams through the
+	 * follow thread into the -wal: position polled, no sync call */
+	long long bigtx = prim1(&s, "INSERT INTO t SELECT randomblob(4000) FROM (WITH RECURSIVE c(x) AS (SELECT 1 "
+				    "UNION ALL SELECT x+1 FROM c WHERE x < 1000) SELECT x FROM c)");
+	CHECK(bigtx > big + 1000);
+	double tb = now_ms();
+	do {
+		sync_position(sy, &info);
+		if (info.has_frame && (long long)info.frame_no >= bigtx)
+			break;
+		usleep(2000);
+	} while (now_ms() - tb < 20000);
+	CHECK(info.has_frame && (long long)info.frame_no == bigtx);
+	CHECK(q1(rpath, "SELECT count(*) FROM t") == 5 + 1600 + 1000);
+	check_integrity(rpath);
+	CHECK(sync_mem_peak(sy) < MEM_BOUND);
 	sync_close(sy);
 	/* the interval thread: no sync call either */
 	char ipath[400];
@@ -368,7 +390,7 @@ static void test_sync_follow(void)
 		usleep(5000);
 	} while (now_ms() - t0 < 10000);
 	CHECK(info.has_frame && (long long)info.frame_no == idx);
-	CHECK(q1(ipath, "SELECT count(*) FROM t") == 6 + 1600);
+	CHECK(q1(ipath, "SELECT count(*) FROM t") == 6 + 2600);
 	sync_close(sy);
 	srv_stop(&s);
 }
@@ -391,7 +413,6 @@ static void test_sync_offline(void)
 
 /* ---- bounded memory ---- */
 
-#define MEM_BOUND ((size_t)3 << 20)
 
 /* Waits until sqld logged a compaction (it runs in the background). */
 static bool wait_compacted(const char *pdir, int times)
@@ -436,9 +457,6 @@ static long long file_size(const char *path)
 	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
-#define ROWS_SQL(n) \
-	"INSERT INTO t(b) SELECT randomblob(4000) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 " \
-	"FROM c WHERE x < " #n ") SELECT x FROM c)"
 
 static void test_sync_bounded_snapshot(void)
 {
