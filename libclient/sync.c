@@ -6,7 +6,10 @@
  * frame_no), settle (under the WAL write lock: resolve a pending record left
  * by a crash, start over if the lineage changed), then BatchLogEntries from
  * the next frame_no until the position reaches the Hello's index; Snapshot on
- * NEED_SNAPSHOT, a new Hello on NO_HELLO. Each transaction is applied under
+ * NEED_SNAPSHOT, a new Hello on NO_HELLO. Answers are decoded as they arrive
+ * and their frames streamed into apply (sync_stream.c, sync_txn.c): memory
+ * stays bounded whatever the size of a snapshot or a transaction. Each
+ * transaction is applied under
  * the write lock with the position file read and written inside it (meta.h),
  * so two processes syncing one file take turns and skip what the other
  * already applied.
@@ -15,7 +18,9 @@
  * thread, the follow thread); `pmu` guards the cached position, the stop
  * flag and the condition variable sync_until waits on. Lock order: mu, then
  * pmu. The follow thread reads LogEntries on its own connection without
- * holding mu and takes mu only to apply a complete transaction. */
+ * holding mu and takes mu only to apply a complete transaction (or, for a
+ * transaction longer than SYNC_TXN_CHUNK frames, from its first write into
+ * the -wal to its publish). */
 #include "sync_int.h"
 
 #include "frame.h"

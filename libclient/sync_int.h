@@ -112,7 +112,8 @@ void sync_mem_note(struct sync *s, size_t bytes);
  * gathered, the applier's) held at once, summed over their peaks. */
 size_t sync_mem_peak(struct sync *s);
 
-/* sync_rpc.c (mu held, except sync_rpc_hdrs and sync_rpc_frame) */
+/* sync_rpc.c (mu held, except sync_rpc_hdrs, and sync_rpc_stream on the
+ * follow thread's own connection) */
 size_t sync_rpc_hdrs(struct sync *s, const char *session, struct xport_hdr *h); /* h: 4 entries */
 int sync_rpc_call(struct sync *s, const char *method, const struct buf *req, struct arena *a,
 		  struct sync_rpc_resp *r, struct err *e);
