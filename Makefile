@@ -215,6 +215,12 @@ build/fuzz/fuzz_meta: tests/fuzz/fuzz_meta.c libclient/meta.c $(PROTO_SRC) $(GEN
 	@mkdir -p build/fuzz
 	clang $(FUZZ_CFLAGS) -Ilibclient -o $@ $< libclient/meta.c $(PROTO_SRC) $(GEN_C) $(LIBS)
 
+# fuzz_sync_stream tests libclient/sync_stream.c (the streaming decoder of
+# Snapshot / BatchLogEntries / LogEntries answers), with proto/ only
+build/fuzz/fuzz_sync_stream: tests/fuzz/fuzz_sync_stream.c libclient/sync_stream.c $(PROTO_SRC) $(GEN_C) $(GEN_H)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) -Ilibclient -o $@ $< libclient/sync_stream.c $(PROTO_SRC) $(GEN_C) $(LIBS)
+
 # ---- bench: libsqlwire remote round trip (bench/client/remote.c) ----
 # build/<v>/bench/client_remote: point SELECT through libsqlwire over
 # WebSocket (and HTTP) vs PostgreSQL via libpq, with bench/util.c and

@@ -89,6 +89,11 @@ struct apply {
 	uint32_t last_mx;         /* mxFrame after the last publish (for checkpoints) */
 };
 
+size_t apply_mem(const struct apply *a)
+{
+	return (size_t)CHUNK_FRAMES * FRAME_BYTES + APPLY_PAGE_SIZE + (size_t)a->pgcap * sizeof *a->pgnos;
+}
+
 sqlite3 *apply_db(struct apply *a)
 {
 	return a->db;

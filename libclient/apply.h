@@ -34,6 +34,7 @@
 #define SQLWIRE_APPLY_H
 #include "err.h"
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define APPLY_PAGE_SIZE 4096u
@@ -102,6 +103,11 @@ int apply_checkpoint(struct apply *a, bool force, struct err *e);
  * schema cookie is schema_cookie: the one page of the transaction that
  * empties a replica whose lineage changed. */
 void apply_empty_page1(uint8_t page[APPLY_PAGE_SIZE], uint32_t schema_cookie);
+
+/* Bytes the applier holds for the open transaction: its write buffer, the
+ * held page and the page-number list (4 bytes per frame, needed for the
+ * wal-index at publish). For the sync module's memory accounting. */
+size_t apply_mem(const struct apply *a);
 
 /* The applier's own connection (tests; borrowed until apply_close). */
 struct sqlite3 *apply_db(struct apply *a);

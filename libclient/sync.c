@@ -6,7 +6,10 @@
  * frame_no), settle (under the WAL write lock: resolve a pending record left
  * by a crash, start over if the lineage changed), then BatchLogEntries from
  * the next frame_no until the position reaches the Hello's index; Snapshot on
- * NEED_SNAPSHOT, a new Hello on NO_HELLO. Each transaction is applied under
+ * NEED_SNAPSHOT, a new Hello on NO_HELLO. Answers are decoded as they arrive
+ * and their frames streamed into apply (sync_stream.c, sync_txn.c): memory
+ * stays bounded whatever the size of a snapshot or a transaction. Each
+ * transaction is applied under
  * the write lock with the position file read and written inside it (meta.h),
  * so two processes syncing one file take turns and skip what the other
  * already applied.
@@ -15,7 +18,9 @@
  * thread, the follow thread); `pmu` guards the cached position, the stop
  * flag and the condition variable sync_until waits on. Lock order: mu, then
  * pmu. The follow thread reads LogEntries on its own connection without
- * holding mu and takes mu only to apply a complete transaction. */
+ * holding mu and takes mu only to apply a complete transaction (or, for a
+ * transaction longer than SYNC_TXN_CHUNK frames, from its first write into
+ * the -wal to its publish). */
 #include "sync_int.h"
 
 #include "frame.h"
@@ -78,6 +83,22 @@ uint64_t sync_next_offset(const struct meta_pos *p)
 	return p->has_frame ? p->frame_no + 1 : 0;
 }
 
+void sync_mem_note(struct sync *s, size_t bytes)
+{
+	pthread_mutex_lock(&s->pmu);
+	if (bytes > s->mem_peak)
+		s->mem_peak = bytes;
+	pthread_mutex_unlock(&s->pmu);
+}
+
+size_t sync_mem_peak(struct sync *s)
+{
+	pthread_mutex_lock(&s->pmu);
+	size_t m = s->mem_peak;
+	pthread_mutex_unlock(&s->pmu);
+	return m;
+}
+
 /* ---- applying (mu held) ---- */
 
 static int local_fail(int rc)
@@ -87,7 +108,7 @@ static int local_fail(int rc)
 }
 
 /* Loads the position under the open write lock, resolving a pending record. */
-static int load_pos(struct sync *s, const struct apply_state *st, struct meta_pos *p, struct err *e)
+int sync_load_pos(struct sync *s, const struct apply_state *st, struct meta_pos *p, struct err *e)
 {
 	int rc = meta_load(s->mt, p, e);
 	if (rc == META_E_CORRUPT) {
@@ -110,7 +131,7 @@ static int settle(struct sync *s, bool lineage, struct err *e)
 	if (rc)
 		return local_fail(rc);
 	struct meta_pos p;
-	if ((rc = load_pos(s, &st, &p, e)))
+	if ((rc = sync_load_pos(s, &st, &p, e)))
 		goto out;
 	if (lineage && s->has_log && (!p.has_log || memcmp(p.log_id, s->log_id, 16) != 0)) {
 		bool data = p.has_log;
@@ -182,7 +203,7 @@ int sync_apply_txn(struct sync *s, const uint8_t *const *f, size_t n, bool snaps
 	if ((rc = apply_begin(s->ap, &st, e)))
 		return local_fail(rc);
 	struct meta_pos p;
-	if ((rc = load_pos(s, &st, &p, e)))
+	if ((rc = sync_load_pos(s, &st, &p, e)))
 		goto out;
 	if (!p.has_log || !s->has_log || memcmp(p.log_id, s->log_id, 16) != 0) {
 		rc = SYNC_E_MOVED; /* the lineage changed: settle again */
@@ -231,25 +252,8 @@ out:
 	return rc;
 }
 
-/* Applies the complete transactions among frames f[0..n) in log order;
- * *napplied += frames applied. Returns 0, SYNC_E_MOVED or an error. */
-static int apply_frames(struct sync *s, const uint8_t *const *f, size_t n, uint64_t *napplied, struct err *e)
-{
-	size_t start = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!frame_is_commit(f[i]))
-			continue;
-		int rc = sync_apply_txn(s, f + start, i + 1 - start, false, e);
-		if (rc < 0)
-			return rc;
-		if (rc == 1)
-			*napplied += i + 1 - start;
-		start = i + 1;
-	}
-	return 0; /* a tail without its commit frame is fetched again next time */
-}
-
-
+/* Snapshot(next): the frames stream into one transaction, published at
+ * the OK end of the stream. */
 static int snapshot(struct sync *s, uint64_t next, uint64_t *napplied, struct err *e)
 {
 	struct buf req;
@@ -259,26 +263,50 @@ static int snapshot(struct sync *s, uint64_t next, uint64_t *napplied, struct er
 	struct arena a;
 	arena_init(&a);
 	struct sync_rpc_resp r;
-	int rc = sync_rpc_call(s, "Snapshot", &req, &a, &r, e);
+	struct sync_txn t;
+	sync_txn_init(&t, s, true, false);
+	int rc = sync_rpc_stream(s, &s->x, s->has_session ? s->session : NULL, "Snapshot", &req, SYNC_STREAM_FRAME,
+				 sync_txn_frame, &t, &a, &r, e);
 	buf_free(&req);
-	if (rc == 0 && r.status != GRPC_STATUS_OK)
+	if (rc == SYNC_TXN_STOP) {
+		rc = 0; /* another applier got it first */
+	} else if (rc == 0 && r.status != GRPC_STATUS_OK) {
 		rc = sync_rpc_precond(&r, "NO_HELLO") ? SYNC_E_MOVED : sync_rpc_fail("Snapshot", &r, e);
-	if (rc == 0 && r.n == 0) {
-		err_set(e, "sync: empty snapshot");
-		rc = SYNC_E_PROTO;
+	} else if (rc == 0) {
+		rc = sync_txn_finish(&t, e);
 	}
-	const uint8_t **f = rc == 0 ? arena_alloc(&a, r.n * sizeof *f) : NULL;
-	for (size_t i = 0; rc == 0 && i < r.n; i++)
-		rc = sync_rpc_frame(&a, r.msgs[i], r.lens[i], &f[i], e);
-	if (rc == 0) {
-		rc = sync_apply_txn(s, f, r.n, true, e);
-		if (rc == 1)
-			*napplied += r.n;
-		if (rc > 0)
-			rc = 0;
-	}
+	*napplied += t.napplied;
+	sync_txn_free(&t);
 	arena_free(&a);
 	return rc;
+}
+
+/* BatchLogEntries(next): each transaction is applied as soon as its commit
+ * frame arrives. 1 when the answer held no frame, else 0 or an error; the
+ * answer's status in *r (strings in a). */
+static int batch(struct sync *s, uint64_t next, uint64_t *napplied, struct arena *a, struct sync_rpc_resp *r,
+		 struct err *e)
+{
+	struct buf req;
+	buf_init(&req);
+	struct replpb_log_offset lo = {.next_offset = next};
+	replpb_encode_log_offset(&req, &lo);
+	struct sync_txn t;
+	sync_txn_init(&t, s, false, false);
+	int rc = sync_rpc_stream(s, &s->x, s->has_session ? s->session : NULL, "BatchLogEntries", &req,
+				 SYNC_STREAM_FRAMES, sync_txn_frame, &t, a, r, e);
+	buf_free(&req);
+	uint64_t got = t.total + t.napplied;
+	if (rc == 0 && r->status == GRPC_STATUS_OK && r->n != 1) {
+		err_set(e, "sync: BatchLogEntries: %zu messages in the answer", r->n);
+		rc = SYNC_E_PROTO;
+	}
+	if (rc == 0)
+		sync_txn_finish(&t, e); /* a tail without its commit frame is fetched again next time */
+	*napplied += t.napplied;
+	bool none = t.napplied == 0 && got == 0;
+	sync_txn_free(&t);
+	return rc == 0 && r->status == GRPC_STATUS_OK && none ? 1 : rc;
 }
 
 /* One round; mu held. */
@@ -297,53 +325,33 @@ static int pull_locked(struct sync *s, struct sync_info *info, struct err *e)
 		if (!s->has_index || (p.has_frame && p.frame_no >= s->index))
 			break;
 		uint64_t next = sync_next_offset(&p);
-		struct buf req;
-		buf_init(&req);
-		struct replpb_log_offset lo = {.next_offset = next};
-		replpb_encode_log_offset(&req, &lo);
 		struct arena a;
 		arena_init(&a);
 		struct sync_rpc_resp r;
-		rc = sync_rpc_call(s, "BatchLogEntries", &req, &a, &r, e);
-		buf_free(&req);
-		if (rc == 0 && r.status != GRPC_STATUS_OK) {
-			if (sync_rpc_precond(&r, "NO_HELLO") && hellos++ < 3) {
-				arena_free(&a);
+		uint64_t before = napplied, before_pos = next;
+		rc = batch(s, next, &napplied, &a, &r, e);
+		if (rc >= 0 && r.status != GRPC_STATUS_OK) {
+			bool no_hello = sync_rpc_precond(&r, "NO_HELLO"), need_snap = sync_rpc_precond(&r, "NEED_SNAPSHOT");
+			rc = sync_rpc_fail("BatchLogEntries", &r, e);
+			arena_free(&a);
+			if (no_hello && hellos++ < 3) {
 				if ((rc = sync_rpc_hello(s, e)) == 0)
 					rc = settle(s, true, e);
 				continue;
 			}
-			if (sync_rpc_precond(&r, "NEED_SNAPSHOT")) {
-				arena_free(&a);
+			if (need_snap) {
 				rc = snapshot(s, next, &napplied, e);
 				if (rc == SYNC_E_MOVED && moves++ < 5)
 					rc = settle(s, true, e);
 				continue;
 			}
-			rc = sync_rpc_fail("BatchLogEntries", &r, e);
+			break;
 		}
-		struct replpb_frames fs;
-		if (rc == 0 && (r.n != 1 || replpb_decode_frames(&a, r.msgs[0], r.lens[0], &fs, e) < 0)) {
-			if (r.n != 1)
-				err_set(e, "sync: BatchLogEntries: %zu messages in the answer", r.n);
-			rc = SYNC_E_PROTO;
-		}
-		if (rc == 0 && fs.nframes == 0) {
-			arena_free(&a);
+		arena_free(&a);
+		if (rc == 1) {
+			rc = 0;
 			break; /* nothing more now (do not spin on a primary that reports more than it has) */
 		}
-		const uint8_t **f = rc == 0 ? arena_alloc(&a, fs.nframes * sizeof *f) : NULL;
-		for (size_t i = 0; rc == 0 && i < fs.nframes; i++) {
-			if (fs.frames[i].len != FRAME_SIZE) {
-				err_set(e, "sync: a frame of %zu bytes (4120 expected)", fs.frames[i].len);
-				rc = SYNC_E_PROTO;
-			}
-			f[i] = fs.frames[i].data;
-		}
-		uint64_t before = napplied, before_pos = next;
-		if (rc == 0)
-			rc = apply_frames(s, f, fs.nframes, &napplied, e);
-		arena_free(&a);
 		if (rc == SYNC_E_MOVED && moves++ < 5)
 			rc = settle(s, true, e);
 		else if (rc == 0 && napplied == before) {

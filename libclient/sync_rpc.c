@@ -177,13 +177,79 @@ int sync_rpc_hello(struct sync *s, struct err *e)
 	return rc;
 }
 
-int sync_rpc_frame(struct arena *a, const uint8_t *p, size_t n, const uint8_t **out, struct err *e)
+/* ---- answers that carry frames, decoded as they arrive ---- */
+
+struct stream_ctx {
+	struct sync *s;
+	struct sync_stream d;
+	struct xport *x;
+	int http;
+	sync_stream_fn fn;
+	struct sync_txn *t;
+	int rc; /* why the body was stopped */
+	struct err *e;
+};
+
+static int stream_data(void *arg, const void *p, size_t n)
 {
-	struct replpb_frame fr;
-	if (replpb_decode_frame(a, p, n, &fr, e) < 0)
-		return SYNC_E_PROTO;
-	if (fr.len != FRAME_SIZE)
-		return err_set(e, "sync: a frame of %zu bytes (4120 expected)", fr.len), SYNC_E_PROTO;
-	*out = fr.data;
+	struct stream_ctx *c = arg;
+	if (c->http != 200)
+		return 0; /* the body of an HTTP error: not needed */
+	if (sync_stopping(c->s))
+		return c->rc = SYNC_E_NET, err_set(c->e, "sync: closing"), 1;
+	int rc = sync_stream_feed(&c->d, p, n, c->fn, c->t, c->e);
+	sync_mem_note(c->s, c->d.peak + xport_mem_peak(c->x) + (c->t ? sync_txn_mem(c->t) : 0));
+	if (rc)
+		return c->rc = rc, 1;
 	return 0;
+}
+
+/* xport_http_post_stream sets *status before the body: the callback reads
+ * it through c->http. */
+int sync_rpc_stream(struct sync *s, struct xport **x, const char *session, const char *method, const struct buf *req,
+		    int mode, sync_stream_fn fn, struct sync_txn *t, struct arena *a, struct sync_rpc_resp *r,
+		    struct err *e)
+{
+	memset(r, 0, sizeof *r);
+	if (!*x) {
+		int rc = xport_http_open(s->url, s->o.timeout_ms, x, e);
+		if (rc)
+			return rc == XPORT_E_URL ? SYNC_E_PROTO : SYNC_E_NET;
+	}
+	struct buf body;
+	buf_init(&body);
+	grpcweb_encode_data(&body, req->p, req->len);
+	struct xport_hdr h[4];
+	size_t nh = sync_rpc_hdrs(s, session, h);
+	char path[128];
+	snprintf(path, sizeof path, SYNC_SVC "%s", method);
+	struct stream_ctx c = {.s = s, .x = *x, .fn = fn, .t = t, .e = e};
+	sync_stream_init(&c.d, mode);
+	int rc = xport_http_post_stream(*x, path, SYNC_CT_GRPC, body.p, body.len, h, nh, &c.http, stream_data, &c, e);
+	buf_free(&body);
+	r->http = c.http;
+	r->n = c.d.ndata;
+	if (c.d.got_trailer) {
+		r->status = c.d.status;
+		r->message = arena_strdup(a, c.d.message ? c.d.message : "");
+	}
+	if (rc < 0) {
+		rc = SYNC_E_NET;
+	} else if (c.rc) {
+		rc = c.d.err ? SYNC_E_PROTO : c.rc; /* the answer was stopped: the connection is dropped */
+	} else if (c.http != 200) {
+		err_set(e, "sync: %s: HTTP status %d", method, c.http);
+		rc = c.http == 401 || c.http == 403 ? SYNC_E_AUTH : SYNC_E_PROTO;
+	} else if (sync_stream_end(&c.d, e) < 0) {
+		rc = SYNC_E_PROTO;
+	} else if (!c.d.got_trailer) {
+		err_set(e, "sync: %s: response without gRPC trailers", method);
+		rc = SYNC_E_PROTO;
+	}
+	if (rc == SYNC_E_NET || rc == SYNC_E_PROTO || c.rc) {
+		xport_close(*x);
+		*x = NULL;
+	}
+	sync_stream_free(&c.d);
+	return rc;
 }

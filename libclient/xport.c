@@ -408,6 +408,8 @@ long xport_read(struct xport *x, struct err *e)
 		x->rx_off = 0;
 	}
 	buf_reserve(&x->rx, 16384);
+	if (x->rx.cap + x->tx.cap > x->mem_peak)
+		x->mem_peak = x->rx.cap + x->tx.cap;
 	size_t room = x->rx.cap - x->rx.len - 1;
 	if (x->blocking && x->deadline && xport_now_ms() >= x->deadline) {
 		x->broken = true;
@@ -620,6 +622,8 @@ int xport_http_body(struct xport *x, const struct xp_head *h,
 			}
 			x->rx_off += r == 1 ? used : avail;
 			if (piece.len) {
+				if (x->rx.cap + x->tx.cap + piece.cap > x->mem_peak)
+					x->mem_peak = x->rx.cap + x->tx.cap + piece.cap;
 				if (sink(arg, piece.p, piece.len)) {
 					rc = 1;
 					break;
@@ -667,6 +671,11 @@ int xport_http_body(struct xport *x, const struct xp_head *h,
 	}
 }
 
+
+size_t xport_mem_peak(const struct xport *x)
+{
+	return x ? x->mem_peak : 0;
+}
 
 int xport_sink_to_buf(void *arg, const void *p, size_t n)
 {

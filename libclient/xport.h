@@ -56,5 +56,9 @@ int xport_ws_send(struct xport *x, const void *p, size_t n, struct err *e);
  * pings on the way; appended to msg. */
 int xport_ws_recv(struct xport *x, struct buf *msg, struct err *e);
 
+/* The largest amount of memory x's buffers (receive, send, de-chunking)
+ * held at once so far, bytes (tests and the sync module's accounting). */
+size_t xport_mem_peak(const struct xport *x);
+
 void xport_close(struct xport *x); /* accepts NULL */
 #endif

@@ -27,6 +27,7 @@ struct xport {
 	struct buf tx;
 	uint64_t rng;
 	char chosen[64];
+	size_t mem_peak;   /* see xport_mem_peak */
 };
 
 struct xport_sink_buf {

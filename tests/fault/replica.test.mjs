@@ -46,9 +46,13 @@ function writer(url, { tolerant = false, firstId = 1 } = {}) {
 		while (!stop) {
 			if (w.tolerant && w.failed) return;
 			// mostly small transactions, some of hundreds of pages (so a
-			// kill often lands inside an apply)
-			const size = Math.random() < 0.7 ? 100 + Math.floor(Math.random() * 12000)
-				: 50000 + Math.floor(Math.random() * 600000);
+			// kill often lands inside an apply), a few of more than 256
+			// pages (streamed into the -wal as they arrive: a kill lands
+			// between frames written unpublished)
+			const r = Math.random();
+			const size = r < 0.7 ? 100 + Math.floor(Math.random() * 12000)
+				: r < 0.92 ? 50000 + Math.floor(Math.random() * 600000)
+				: 1100000 + Math.floor(Math.random() * 900000);
 			let j;
 			try {
 				j = await pipeline(url, [
