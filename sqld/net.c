@@ -27,7 +27,10 @@
  * (the upgrade is refused), an invalid name 400. The connection holds a
  * reference (c->ns) for the request (HTTP) or its lifetime (WebSocket);
  * sess binds each stream to it through sess_ops.owner_ns. gRPC-web calls
- * resolve theirs in repl (x-namespace-bin only, gRPC statuses).
+ * resolve theirs in repl (x-namespace-bin only, gRPC statuses). The service
+ * thread never opens a namespace: the first open of one (which verifies,
+ * maybe rebuilds, its frame log) runs on a worker while the request waits
+ * (net_ns.c).
  *
  * Authentication (auth.h, PROTOCOL.md §7.3): every POST route checks the
  * request's credential when its headers are in (net_check_auth), before the
@@ -102,6 +105,7 @@ int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 			if (c->ajob)
 				c->ajob->c = NULL; /* its completion frees it */
 			c->ajob = NULL;
+			net_ns_forget(c);
 			ns_put(c->ns);
 			c->ns = NULL;
 			net_repl_forget(c);
@@ -133,7 +137,7 @@ int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		}
 		return net_http_request(c, wsi);
 	case LWS_CALLBACK_HTTP_BODY:
-		if (!c || c->status || c->body_overflow || c->body_done)
+		if (!c || c->status || c->body_overflow || c->body_done || c->body_waiting)
 			return 0;
 		metrics_bytes_in(len);
 		if (c->body_chunked) {
@@ -167,29 +171,9 @@ int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 		return c ? net_http_write(c) : -1;
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return net_confirm_upgrade(c, wsi);
-	case LWS_CALLBACK_ESTABLISHED: {
-		memset(c, 0, sizeof *c);
-		c->wsi = wsi;
-		c->is_ws = true;
-		N.nconns++;
-		metrics_conn(1);
-		{
-			char msg[600];
-			if (net_resolve_ns(wsi, &c->ns, msg, sizeof msg))
-				log_debug("WebSocket: %s", msg); /* its streams fail to open */
-		}
-		const char *name = lws_get_protocol(wsi)->name;
-		c->pb = strcmp(name, "hrana3-protobuf") == 0;
-		c->version = c->pb || strcmp(name, "hrana3") == 0 ? 3 : strcmp(name, "hrana2") == 0 ? 2 : 1;
-		c->ws = sess_ws_open(c, c->version, c->pb ? net_ws_encode_pb : net_ws_encode);
-		if (auth_enabled(N.auth)) {
-			/* for a hello without a jwt (Basic credentials, PROTOCOL.md §7.3) */
-			char *cred = net_credential(wsi, false);
-			sess_ws_set_upgrade_auth(c->ws, cred);
-			free(cred);
-		}
+	case LWS_CALLBACK_ESTABLISHED:
+		net_ws_established(c, wsi);
 		return 0;
-	}
 	case LWS_CALLBACK_RECEIVE:
 		return c ? net_ws_receive(c, in, len) : -1;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -199,12 +183,7 @@ int net_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 			if (c->lingering)
 				lws_sul_cancel(&c->linger);
 			c->lingering = false;
-			sess_ws_gone(c->ws);
-			c->ws = NULL;
-			net_ws_free_queue(c);
-			buf_free(&c->rx);
-			ns_put(c->ns);
-			c->ns = NULL;
+			net_ws_gone(c);
 			c->is_ws = false;
 			c->wsi = NULL;
 			N.nconns--;
@@ -347,7 +326,7 @@ void net_run(void)
 	if (N.repl_on)
 		repl_stop(); /* replication streams end with their trailers */
 	int64_t deadline = net_now_ms() + (int64_t)N.cfg->shutdown_timeout_s * 1000;
-	while ((sess_busy_jobs() > 0 || repl_busy_jobs() > 0 || dump_busy_jobs() > 0 || N.admin_busy > 0 ||
+	while ((sess_busy_jobs() > 0 || repl_busy_jobs() > 0 || dump_busy_jobs() > 0 || N.admin_busy > 0 || N.ns_busy > 0 ||
 		N.out_bytes > 0) &&
 	       net_now_ms() < deadline)
 		lws_service(N.ctx, 0);
@@ -360,9 +339,9 @@ void net_run(void)
 	if (N.repl_on)
 		repl_shutdown();
 	dump_shutdown();
-	while (N.admin_busy) { /* their connections are gone: the completions free them */
+	while (N.admin_busy || N.ns_busy) { /* their connections are gone: the completions free them */
 		work_drain();
-		if (N.admin_busy) {
+		if (N.admin_busy || N.ns_busy) {
 			struct timespec ts = {0, 2 * 1000 * 1000};
 			nanosleep(&ts, NULL);
 		}

@@ -44,16 +44,18 @@ static char *net_hdr_dup(struct lws *wsi, const char *name)
 	return s;
 }
 
-/* Resolves the request's namespace (PROTOCOL.md §6.3) and takes a
- * reference in *out. Returns 0, or an HTTP status with the reason in msg. */
-int net_resolve_ns(struct lws *wsi, struct ns **out, char *msg, size_t cap)
+/* Resolves the request's namespace (PROTOCOL.md §6.3) into name and, when
+ * it is open, takes a reference in *out. Returns 0, NET_NS_LATER (it exists
+ * but is not open: *out NULL, see net_ns.c), or an HTTP status with the
+ * reason in msg. Never opens a namespace. */
+int net_resolve_ns(struct lws *wsi, struct ns **out, char name[NS_NAME_MAX + 1], char *msg, size_t cap)
 {
 	*out = NULL;
+	name[0] = 0;
 	char *bin = net_hdr_dup(wsi, "x-namespace-bin:");
 	char *hdr = net_hdr_dup(wsi, "x-namespace:");
 	char host[256];
 	int hl = lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
-	char name[NS_NAME_MAX + 1];
 	struct err e = {{0}};
 	/* header values without surrounding blanks */
 	char *vals[2] = {bin, hdr};
@@ -74,7 +76,9 @@ int net_resolve_ns(struct lws *wsi, struct ns **out, char *msg, size_t cap)
 		snprintf(msg, cap, "%s", e.msg);
 		return 400;
 	}
-	rc = ns_get(name, out, &e);
+	rc = ns_get_open(name, out, &e);
+	if (rc == NS_ENOTOPEN)
+		return NET_NS_LATER;
 	if (rc) {
 		snprintf(msg, cap, "%s", e.msg);
 		return rc == NS_ENOENT ? 404 : 500;
@@ -133,6 +137,8 @@ static int net_check_auth(struct net_conn *c, struct lws *wsi)
 	const char *nsn = AUTH_DEFAULT_NS;
 	if (c->ns) {
 		nsn = ns_name(c->ns);
+	} else if (c->nsname[0]) { /* resolved, still opening */
+		nsn = c->nsname;
 	} else if (grpc && ns_enabled()) {
 		char *bin = net_hdr_dup(wsi, "x-namespace-bin:");
 		if (bin && ns_name_from_b64(bin, nsname, sizeof nsname) == 0)
@@ -158,6 +164,49 @@ static int net_check_auth(struct net_conn *c, struct lws *wsi)
 		net_reply_generic(c, auth_http_status(rc), msg);
 	}
 	return -1;
+}
+
+
+/* The request's namespace is open (net_ns.c), or could not be: the request
+ * carries on, if its body was already complete. */
+static void net_http_ns_ready(struct net_conn *c)
+{
+	if (c->ns_status && c->route != NR_REPL && !c->status) {
+		net_reply_generic(c, c->ns_status, c->ns_msg);
+		c->route = NR_NONE;
+		return;
+	}
+	/* a gRPC call's open was only ahead of repl, which resolves (and
+	 * refuses) its namespace itself */
+	if (c->body_waiting)
+		net_http_body_done(c);
+}
+
+static void net_dump_ns_ready(struct net_conn *c)
+{
+	if (c->ns_status)
+		net_reply_generic(c, c->ns_status, c->ns_msg);
+	else
+		c->dcall = dump_start(c, c->ns);
+}
+
+/* A gRPC call names its namespace in x-namespace-bin (PROTOCOL.md §6.3),
+ * which repl resolves at the end of the body; if it is not open yet, it is
+ * opened on a worker meanwhile, so repl finds it open. */
+static void net_repl_preopen(struct net_conn *c, struct lws *wsi)
+{
+	char name[NS_NAME_MAX + 1] = NS_DEFAULT;
+	if (ns_enabled()) {
+		char *bin = net_hdr_dup(wsi, "x-namespace-bin:");
+		int ok = bin && ns_name_from_b64(bin, name, sizeof name) == 0;
+		free(bin);
+		if (!ok)
+			return; /* repl refuses it */
+	}
+	struct ns *ns = NULL;
+	if (ns_get_open(name, &ns, NULL) == NS_ENOTOPEN)
+		net_ns_open_later(c, name, net_http_ns_ready);
+	ns_put(ns);
 }
 
 /* The request line and headers are in. Returns -1 to close. */
@@ -197,11 +246,15 @@ int net_http_request(struct net_conn *c, struct lws *wsi)
 	if (meth == LWSHUMETH_GET && net_path_is(uri, ulen, "/dump")) {
 		metrics_request(MR_DUMP);
 		char msg[600];
-		int st = net_resolve_ns(wsi, &c->ns, msg, sizeof msg);
-		if (st)
+		int st = net_resolve_ns(wsi, &c->ns, c->nsname, msg, sizeof msg);
+		if (st > NET_NS_LATER)
 			net_reply_generic(c, st, msg);
-		else if (net_check_auth(c, wsi) == 0)
-			c->dcall = dump_start(c, c->ns);
+		else if (net_check_auth(c, wsi) == 0) {
+			if (st == NET_NS_LATER)
+				net_ns_open_later(c, c->nsname, net_dump_ns_ready);
+			else
+				c->dcall = dump_start(c, c->ns);
+		}
 		return 0;
 	}
 	if (meth == LWSHUMETH_GET) {
@@ -255,12 +308,16 @@ int net_http_request(struct net_conn *c, struct lws *wsi)
 	if (c->route != NR_REPL) {
 		/* repl resolves its own (x-namespace-bin only, gRPC errors) */
 		char msg[600];
-		int st = net_resolve_ns(wsi, &c->ns, msg, sizeof msg);
-		if (st) {
+		int st = net_resolve_ns(wsi, &c->ns, c->nsname, msg, sizeof msg);
+		if (st == NET_NS_LATER) {
+			net_ns_open_later(c, c->nsname, net_http_ns_ready);
+		} else if (st) {
 			net_reply_generic(c, st, msg);
 			c->route = NR_NONE;
 			return 0;
 		}
+	} else {
+		net_repl_preopen(c, wsi);
 	}
 	char te[64];
 	c->body_chunked = lws_hdr_copy(wsi, te, sizeof te, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 &&
@@ -292,6 +349,11 @@ int net_http_request(struct net_conn *c, struct lws *wsi)
 
 void net_http_body_done(struct net_conn *c)
 {
+	if (c->nsjob) { /* net_http_ns_ready carries on */
+		c->body_waiting = true;
+		return;
+	}
+	c->body_waiting = false;
 	if (c->body_done)
 		return;
 	c->body_done = true;

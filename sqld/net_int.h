@@ -8,10 +8,11 @@
  *   net_http.c   HTTP requests: routing, namespace, authentication, bodies
  *   net_ws.c     Hrana over WebSocket: upgrade, receive, send queue, close
  *   net_admin.c  the admin listener: its vhost and its requests (on workers)
+ *   net_ns.c     a namespace's first open, on a worker, and what waits for it
  *
  * Threads: everything here runs on the service thread (the caller of
  * net_run), except net_ws_encode/net_ws_encode_pb (pure, called by workers)
- * and the work_job run function of an admin job (a worker). */
+ * and the work_job run functions of admin and namespace jobs (workers). */
 #ifndef SQLWIRE_NET_INT_H
 #define SQLWIRE_NET_INT_H
 #include "net.h"
@@ -27,7 +28,9 @@
 
 struct dump_call;
 struct ns;
+struct net_ns_job;
 struct repl_call;
+#include "ns.h" /* NS_NAME_MAX */
 
 enum net_route {
 	NR_NONE = 0,
@@ -43,6 +46,12 @@ enum net_route {
 	NR_ADMIN, /* the admin listener (admin.h) */
 };
 
+struct net_early { /* a WebSocket message received before its session opened */
+	struct net_early *next;
+	struct arena *a;
+	struct hr_client_msg *m;
+};
+
 struct net_msg { /* a queued WebSocket message, LWS_PRE bytes of headroom first */
 	struct net_msg *next;
 	size_t len;
@@ -55,6 +64,10 @@ struct net_conn {
 	bool pb; /* protobuf encoding (this HTTP request / this WebSocket) */
 	bool admin;           /* on the admin listener */
 	struct ns *ns;        /* the request's (HTTP) or connection's (WS) namespace, a reference */
+	char nsname[NS_NAME_MAX + 1]; /* its name, known before it is open */
+	struct net_ns_job *nsjob; /* its first open, on a worker (net_ns.c) */
+	int ns_status;        /* after the job: 0, or the HTTP status of its failure */
+	char ns_msg[600];
 	struct dump_call *dcall; /* GET /dump in progress */
 	struct net_admin_job *ajob; /* an admin request on a worker */
 	enum admin_method ameth;
@@ -64,6 +77,7 @@ struct net_conn {
 	bool body_overflow;
 	bool body_chunked; /* Transfer-Encoding: chunked: lws passes the framing through */
 	bool body_done;
+	bool body_waiting;    /* the body is complete; the namespace is still opening */
 	struct chunked chunk;
 	struct sess_call *call;
 	int status;
@@ -83,6 +97,8 @@ struct net_conn {
 	struct sess_ws *ws;
 	int version;
 	struct buf rx;
+	struct net_early *early_head, *early_tail; /* decoded while the namespace opens */
+	char *upgrade_cred;   /* the upgrade's credential, until the session opens */
 	struct net_msg *q_head, *q_tail;
 	int close_code;
 	char close_reason[124];
@@ -112,6 +128,7 @@ struct net_state {
 	struct lws_vhost *admin_vh; /* --admin-listen-addr, or NULL */
 	int admin_port;
 	size_t admin_busy; /* admin jobs submitted and not done */
+	size_t ns_busy;    /* namespace open jobs submitted and not done */
 	lws_sorted_usec_list_t tick;
 	volatile sig_atomic_t stop;
 	bool stopping;
@@ -143,7 +160,8 @@ int net_http_write(struct net_conn *c);
 
 /* net_http.c: HTTP requests */
 bool net_path_is(const char *uri, int len, const char *path);
-int net_resolve_ns(struct lws *wsi, struct ns **out, char *msg, size_t cap);
+#define NET_NS_LATER 1 /* net_resolve_ns: it exists, not open yet: net_ns_open_later */
+int net_resolve_ns(struct lws *wsi, struct ns **out, char name[NS_NAME_MAX + 1], char *msg, size_t cap);
 void net_reply_too_large(struct net_conn *c);
 void net_reply_bad_chunks(struct net_conn *c);
 char *net_credential(struct lws *wsi, bool grpc);
@@ -160,6 +178,15 @@ void net_ws_free_queue(struct net_conn *c);
 int net_ws_writeable(struct net_conn *c);
 int net_ws_receive(struct net_conn *c, const void *in, size_t len);
 int net_confirm_upgrade(struct net_conn *c, struct lws *wsi);
+void net_ws_established(struct net_conn *c, struct lws *wsi);
+void net_ws_gone(struct net_conn *c);
+
+/* net_ns.c: a namespace's first open. net_ns_open_later: a worker opens
+ * name; then, on the service thread, c->ns holds it (or c->ns_status and
+ * c->ns_msg say why not) and then(c) is called. net_ns_forget: the
+ * connection is going away. */
+void net_ns_open_later(struct net_conn *c, const char *name, void (*then)(struct net_conn *c));
+void net_ns_forget(struct net_conn *c);
 
 /* net_admin.c: the admin listener */
 int net_start_admin(const struct cfg *c, struct err *e);

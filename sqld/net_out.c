@@ -367,6 +367,10 @@ int net_http_write(struct net_conn *c)
 	}
 complete:
 	/* the response is complete: ready for the next request */
+	net_ns_forget(c); /* an error answered before the namespace opened */
+	c->nsname[0] = 0;
+	c->ns_status = 0;
+	c->body_waiting = false;
 	c->status = 0;
 	c->headers_sent = false;
 	c->chunked = false;

@@ -4,6 +4,7 @@
  * and closing (with a short linger after a normal close). Service thread;
  * the encoders also run on workers. */
 #include "net_int.h"
+#include "auth.h"
 #include "cfg.h"
 #include "hjson.h"
 #include "hpb.h"
@@ -180,8 +181,92 @@ int net_ws_receive(struct net_conn *c, const void *in, size_t len)
 		return 0;
 	}
 	metrics_request(MR_WS_MSG);
+	if (!c->ws) { /* the namespace is opening: kept for the session */
+		struct net_early *x = ARENA_NEW(a, struct net_early);
+		x->a = a;
+		x->m = m;
+		if (c->early_tail)
+			c->early_tail->next = x;
+		else
+			c->early_head = x;
+		c->early_tail = x;
+		lws_rx_flow_control(c->wsi, 0); /* no more until then */
+		return 0;
+	}
 	sess_ws_msg(c->ws, a, m);
 	return 0;
+}
+
+/* Opens the connection's session on its namespace (c->ns; NULL when it
+ * could not be had: its streams then fail to open), and gives it what was
+ * received meanwhile. */
+static void net_ws_start(struct net_conn *c)
+{
+	c->ws = sess_ws_open(c, c->version, c->pb ? net_ws_encode_pb : net_ws_encode);
+	if (c->upgrade_cred) {
+		sess_ws_set_upgrade_auth(c->ws, c->upgrade_cred);
+		free(c->upgrade_cred);
+		c->upgrade_cred = NULL;
+	}
+	while (c->early_head && c->ws) {
+		struct net_early *x = c->early_head;
+		c->early_head = x->next;
+		if (!c->early_head)
+			c->early_tail = NULL;
+		sess_ws_msg(c->ws, x->a, x->m); /* takes x->a, which holds x */
+	}
+	lws_rx_flow_control(c->wsi, 1);
+}
+
+static void net_ws_ns_ready(struct net_conn *c)
+{
+	if (c->ns_status)
+		log_debug("WebSocket: %s", c->ns_msg); /* its streams fail to open */
+	net_ws_start(c);
+}
+
+void net_ws_established(struct net_conn *c, struct lws *wsi)
+{
+	memset(c, 0, sizeof *c);
+	c->wsi = wsi;
+	c->is_ws = true;
+	N.nconns++;
+	metrics_conn(1);
+	const char *name = lws_get_protocol(wsi)->name;
+	c->pb = strcmp(name, "hrana3-protobuf") == 0;
+	c->version = c->pb || strcmp(name, "hrana3") == 0 ? 3 : strcmp(name, "hrana2") == 0 ? 2 : 1;
+	/* for a hello without a jwt (Basic credentials, PROTOCOL.md §7.3): read
+	 * now, while the upgrade's headers are there */
+	if (auth_enabled(N.auth))
+		c->upgrade_cred = net_credential(wsi, false);
+	char msg[600];
+	int st = net_resolve_ns(wsi, &c->ns, c->nsname, msg, sizeof msg);
+	if (st == NET_NS_LATER) {
+		net_ns_open_later(c, c->nsname, net_ws_ns_ready);
+		return;
+	}
+	if (st)
+		log_debug("WebSocket: %s", msg); /* its streams fail to open */
+	net_ws_start(c);
+}
+
+void net_ws_gone(struct net_conn *c)
+{
+	net_ns_forget(c);
+	sess_ws_gone(c->ws);
+	c->ws = NULL;
+	while (c->early_head) {
+		struct net_early *x = c->early_head;
+		c->early_head = x->next;
+		sess_arena_free(x->a);
+	}
+	c->early_tail = NULL;
+	free(c->upgrade_cred);
+	c->upgrade_cred = NULL;
+	net_ws_free_queue(c);
+	buf_free(&c->rx);
+	ns_put(c->ns);
+	c->ns = NULL;
 }
 
 /* Server preference hrana3-protobuf > hrana3 > hrana2 > hrana1 over what the
@@ -214,15 +299,16 @@ int net_confirm_upgrade(struct net_conn *c, struct lws *wsi)
 	const char *reject = NULL;
 	int status = 400;
 	char offer[256] = "";
-	char nsmsg[600];
+	char nsmsg[600], nsname[NS_NAME_MAX + 1];
 	struct ns *ns = NULL;
 	int nst = 0;
 	if (N.stopping) {
 		status = 503, reject = "The server is shutting down";
 	} else if (!uri || !net_path_is(uri, ulen, "/") || lws_get_vhost(wsi) == N.admin_vh) {
 		status = 404, reject = "Not found";
-	} else if ((nst = net_resolve_ns(wsi, &ns, nsmsg, sizeof nsmsg)) != 0) {
-		/* the namespace is resolved at the handshake (PROTOCOL.md §2.1) */
+	} else if ((nst = net_resolve_ns(wsi, &ns, nsname, nsmsg, sizeof nsmsg)) > NET_NS_LATER) {
+		/* the namespace is resolved at the handshake (PROTOCOL.md §2.1);
+		 * one that is not open yet opens once the connection is up */
 		status = nst, reject = nsmsg;
 	} else if (N.nconns >= N.cfg->max_conns) {
 		status = 429, reject = "Too many concurrent connections";

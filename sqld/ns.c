@@ -51,6 +51,9 @@ static struct {
 
 /* create, fork and delete one at a time (a fork copies with R.mu released) */
 static pthread_mutex_t ns_admin_mu = PTHREAD_MUTEX_INITIALIZER;
+/* the lazy first opens, one at a time, with R.mu released (ns_get). Lock
+ * order: ns_admin_mu, ns_open_mu, R.mu */
+static pthread_mutex_t ns_open_mu = PTHREAD_MUTEX_INITIALIZER;
 
 bool ns_name_valid(const char *name, size_t n)
 {
@@ -322,8 +325,10 @@ static void ns_close(struct ns *n)
 	free(n);
 }
 
-/* Opens the namespace stored in dir. R.mu held. */
-static int ns_open(const char *name, char *dir, struct ns **out, struct err *e)
+/* Opens the database and frame log of the namespace stored in dir (disk
+ * I/O: the log is verified, maybe rebuilt) into a new, unlisted struct ns
+ * that takes dir. No lock needed. */
+static int ns_open_files(const char *name, char *dir, struct ns **out, struct err *e)
 {
 	struct ns *n = calloc(1, sizeof *n);
 	if (!n)
@@ -361,13 +366,28 @@ static int ns_open(const char *name, char *dir, struct ns **out, struct err *e)
 	db_set_cap(n->db, n->cap);
 	ns_config_load(dir, &n->cfg);
 	ns_apply_config(n);
+	*out = n;
+	return 0;
+}
+
+/* Lists an opened namespace. R.mu held. */
+static void ns_link(struct ns *n)
+{
 	n->refs = 1; /* the registry's */
 	n->listed = true;
 	n->next = R.list;
 	R.list = n;
-	log_debug("namespace %s opened (%s)", name, dir);
-	*out = n;
-	return 0;
+	log_debug("namespace %s opened (%s)", n->name, n->dir);
+}
+
+/* Opens and lists the namespace stored in dir. R.mu held (admin operations:
+ * new namespaces, quick to open). */
+static int ns_open(const char *name, char *dir, struct ns **out, struct err *e)
+{
+	int rc = ns_open_files(name, dir, out, e);
+	if (rc == 0)
+		ns_link(*out);
+	return rc;
 }
 
 static struct ns *ns_find(struct ns *list, const char *name)
@@ -448,9 +468,20 @@ void ns_shutdown(void)
 	R.on = false;
 }
 
-int ns_get(const char *name, struct ns **out, struct err *e)
+/* Whether name may be opened (R.mu held): 0, or NS_ENOENT with e. */
+static int ns_openable(const char *name, const char *dir, struct err *e)
+{
+	bool is_default = strcmp(name, NS_DEFAULT) == 0;
+	if ((!is_default && !R.o.enabled) || ns_find(R.deleted, name) || !ns_exists_on_disk(dir))
+		return err_set(e, "Namespace `%s` doesn't exist", name), NS_ENOENT;
+	return 0;
+}
+
+/* ns_get and ns_get_open: the fast path (listed already) and the checks. */
+static int ns_lookup(const char *name, struct ns **out, char **dirp, struct err *e)
 {
 	*out = NULL;
+	*dirp = NULL;
 	if (!R.on || !name || !ns_name_valid(name, strlen(name))) {
 		err_set(e, "Namespace `%.200s` doesn't exist", name ? name : "");
 		return NS_ENOENT;
@@ -463,20 +494,63 @@ int ns_get(const char *name, struct ns **out, struct err *e)
 		*out = n;
 		return 0;
 	}
-	bool is_default = strcmp(name, NS_DEFAULT) == 0;
 	char *dir = ns_dir_of(name);
-	if ((!is_default && !R.o.enabled) || ns_find(R.deleted, name) || !ns_exists_on_disk(dir)) {
-		pthread_mutex_unlock(&R.mu);
+	int rc = ns_openable(name, dir, e);
+	pthread_mutex_unlock(&R.mu);
+	if (rc)
 		free(dir);
-		err_set(e, "Namespace `%s` doesn't exist", name);
-		return NS_ENOENT;
+	else
+		*dirp = dir;
+	return rc;
+}
+
+int ns_get_open(const char *name, struct ns **out, struct err *e)
+{
+	char *dir;
+	int rc = ns_lookup(name, out, &dir, e);
+	if (rc == 0 && !*out) {
+		free(dir);
+		err_set(e, "Namespace `%s` is not open yet", name);
+		return NS_ENOTOPEN;
 	}
-	int rc = ns_open(name, dir, &n, e);
-	if (rc == 0) {
+	return rc;
+}
+
+int ns_get(const char *name, struct ns **out, struct err *e)
+{
+	char *dir;
+	int rc = ns_lookup(name, out, &dir, e);
+	if (rc || *out)
+		return rc;
+	/* The first open: one at a time (ns_open_mu), and with R.mu released
+	 * meanwhile, so holders of other namespaces go on. Nothing can list or
+	 * create the name meanwhile: the admin operations find it on disk
+	 * (create, fork: EEXIST) or open it through here (delete). */
+	pthread_mutex_lock(&ns_open_mu);
+	pthread_mutex_lock(&R.mu);
+	struct ns *n = ns_find(R.list, name);
+	if (n) { /* opened while we waited */
 		n->refs++;
+		pthread_mutex_unlock(&R.mu);
+		pthread_mutex_unlock(&ns_open_mu);
+		free(dir);
+		*out = n;
+		return 0;
+	}
+	rc = ns_openable(name, dir, e);
+	pthread_mutex_unlock(&R.mu);
+	if (rc == 0)
+		rc = ns_open_files(name, dir, &n, e); /* takes dir */
+	else
+		free(dir);
+	if (rc == 0) {
+		pthread_mutex_lock(&R.mu);
+		ns_link(n);
+		n->refs++;
+		pthread_mutex_unlock(&R.mu);
 		*out = n;
 	}
-	pthread_mutex_unlock(&R.mu);
+	pthread_mutex_unlock(&ns_open_mu);
 	return rc;
 }
 
@@ -611,9 +685,13 @@ static int ns_fork_locked(const char *from, const char *to, struct err *e)
 		return rc;
 	}
 	/* the copy, from one read transaction of the source (a db connection:
-	 * it never checkpoints) into a plain file that ns_open then prepares */
-	char path[4200];
-	snprintf(path, sizeof path, "%s/data", dir);
+	 * it never checkpoints) into a plain file that ns_open then prepares.
+	 * It is made as data.fork and renamed to data under R.mu: a namespace
+	 * exists once its data file does, and a request must not find (and
+	 * open) a half-made copy */
+	char path[4200], final[4200];
+	snprintf(path, sizeof path, "%s/data.fork", dir);
+	snprintf(final, sizeof final, "%s/data", dir);
 	struct db_conn *conn = NULL;
 	sqlite3 *dst = NULL;
 	rc = db_conn_open(ns_db(src), &conn, e);
@@ -637,6 +715,8 @@ static int ns_fork_locked(const char *from, const char *to, struct err *e)
 	pthread_mutex_lock(&R.mu);
 	if (rc == 0)
 		rc = ns_config_save(dir, &cfg, e);
+	if (rc == 0 && rename(path, final) != 0)
+		rc = err_set(e, "cannot rename %s: %s", path, strerror(errno));
 	if (rc == 0) {
 		struct ns *n;
 		char *d2 = strdup(dir);

@@ -29,10 +29,10 @@
  * max_page_count: writes past it fail with SQLITE_FULL), txn_timeout_s.
  *
  * Threads: every function is safe from any thread (one registry mutex;
- * create, fork and delete are also serialised among themselves). Opening,
- * creating, forking and deleting do disk I/O on the caller's thread: the
- * network thread for the lazy first open of a namespace by a request, a
- * worker for the admin API. */
+ * create, fork and delete are also serialised among themselves, and so are
+ * first opens). Opening, creating, forking and deleting do disk I/O on the
+ * caller's thread, which is a worker: the network thread only calls
+ * ns_get_open, and has a worker do a namespace's first open (net_ns_job). */
 #ifndef SQLWIRE_NS_H
 #define SQLWIRE_NS_H
 #include "err.h"
@@ -49,6 +49,7 @@ enum {
 	NS_EEXIST = -3,   /* create/fork: it exists already */
 	NS_EINVAL = -4,   /* invalid name or argument */
 	NS_EBUSY = -5,    /* a deleted namespace of that name is still in use */
+	NS_ENOTOPEN = -6, /* ns_get_open: it exists but is not open yet */
 };
 
 struct ns;
@@ -98,8 +99,13 @@ int ns_resolve_name(bool enabled, bool disable_default, const char *ns_bin, cons
 void ns_interrupt_all(void);
 
 /* A reference to the namespace, opening it if needed. NS_ENOENT when it does
- * not exist (or the name is invalid: nothing can exist under it). */
+ * not exist (or the name is invalid: nothing can exist under it). A first
+ * open does disk I/O (the frame log is verified, maybe rebuilt): opens run
+ * one at a time, without blocking users of namespaces already open.
+ * ns_get_open never opens: NS_ENOTOPEN when the namespace exists but is not
+ * open yet (the network thread then has a worker call ns_get). */
 int ns_get(const char *name, struct ns **out, struct err *e);
+int ns_get_open(const char *name, struct ns **out, struct err *e);
 struct ns *ns_ref(struct ns *n); /* another reference to a held one */
 void ns_put(struct ns *n);       /* accepts NULL */
 

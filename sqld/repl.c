@@ -1279,7 +1279,14 @@ struct repl_call *repl_start(void *owner, const char *path, size_t plen, const s
 		status = GRPC_STATUS_FAILED_PRECONDITION, why = "NAMESPACE_DOESNT_EXIST";
 		goto answer;
 	}
-	if (ns_get(name, &ns, &e)) {
+	/* never opened here, on the network thread: net opened it on a worker
+	 * while the body came in; one that appeared only since is opening */
+	int nsrc = ns_get_open(name, &ns, &e);
+	if (nsrc == NS_ENOTOPEN) {
+		status = GRPC_STATUS_UNAVAILABLE, why = "the namespace is opening: try again";
+		goto answer;
+	}
+	if (nsrc) {
 		status = GRPC_STATUS_FAILED_PRECONDITION, why = "NAMESPACE_DOESNT_EXIST";
 		goto answer;
 	}
