@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { RawWs, mkTempDir, rmDir, sleep, I } from "./lib/raw.mjs";
-import { startAdmin, createNs, nsHdr, pipe, sql, rowsOf } from "./lib/ns.mjs";
+import { startAdmin, admin, createNs, nsHdr, pipe, sql, rowsOf } from "./lib/ns.mjs";
 import { hello } from "./lib/grpcweb.mjs";
 
 const b64 = (s) => Buffer.from(s).toString("base64").replace(/=+$/, "");
@@ -100,4 +100,33 @@ test("first opens run on a worker: other namespaces are served meanwhile, and wa
 	// every reference the waiting requests took was given back
 	await srv.stop();
 	assert.doesNotMatch(srv.output().stderr, /still has \d+ users/);
+});
+
+test("a fork's copy cannot be opened half-made: requests for the new namespace during the fork see 404, then the whole copy", async (t) => {
+	const srv = await startAdmin({ args: ["--enable-namespaces"] });
+	t.after(() => srv.stop());
+	await createNs(srv, "src");
+	// ~40 MB, so the copy takes a while
+	await sql(srv, nsHdr("src"), "CREATE TABLE t(b)",
+		"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 40) INSERT INTO t SELECT randomblob(1000000) FROM c");
+	let forked = false;
+	const fork = admin(srv, "POST", "/v1/namespaces/src/fork/dst").then((r) => ((forked = true), r));
+	const seen = new Set();
+	while (!forked) {
+		const r = await pipe(srv, [{ type: "execute", stmt: { sql: "SELECT count(*) FROM t" } }, { type: "close" }], nsHdr("dst"));
+		if (r.status === 404) {
+			seen.add(404);
+			continue;
+		}
+		// regression: the copy was made in place, and a request could open
+		// (and list) the namespace while the copy was half written
+		assert.equal(r.status, 200, r.text);
+		assert.equal(r.json.results[0].type, "ok", JSON.stringify(r.json.results[0]));
+		assert.deepEqual(r.json.results[0].response.result.rows, [[I(40)]]);
+		seen.add(200);
+	}
+	const f = await fork;
+	assert.equal(f.status, 200, f.text);
+	assert.deepEqual(await rowsOf(srv, nsHdr("dst"), "SELECT count(*) FROM t"), [[I(40)]]);
+	assert.deepEqual(await rowsOf(srv, nsHdr("dst"), "PRAGMA integrity_check"), [[{ type: "text", value: "ok" }]]);
 });
