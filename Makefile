@@ -231,3 +231,18 @@ $(B)/bench/client_remote: bench/client/remote.c bench/util.c bench/pg.c bench/ws
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(PQ_CFLAGS) -Ibench $(ALL_LDFLAGS) -o $@ bench/client/remote.c bench/util.c bench/pg.c bench/ws.c \
 		$(B)/libsqlwire.a $(LIBS) -lpq -lcrypto
+
+# ---- power-loss simulation (tests/fault/powerloss.c, an LD_PRELOAD shim) ----
+# build/<v>/fault/libpowerloss.so: rolls files under $SQLWIRE_PL_DIR back to
+# their last fsync at a simulated power loss (model in the file's comment).
+# Always built without sanitizers (an ASan binary preloads it with
+# ASAN_OPTIONS=verify_asan_link_order=0). build/<v>/tests/test_powerloss: its
+# unit tests (run with the unit tests); tests/fault/powerloss*.test.mjs use it.
+PL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared
+all: $(B)/fault/libpowerloss.so $(B)/tests/test_powerloss
+$(B)/fault/libpowerloss.so: tests/fault/powerloss.c
+	@mkdir -p $(dir $@)
+	$(CC) $(PL_CFLAGS) -o $@ $< -ldl -lpthread
+$(B)/tests/test_powerloss: tests/fault/test_powerloss.c tests/unit/t.h $(B)/fault/libpowerloss.so
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)

@@ -1,0 +1,982 @@
+/* powerloss: an LD_PRELOAD shim simulating a power loss for the fault tests
+ * (tests/fault/powerloss*.test.mjs, tests/fault/test_powerloss.c).
+ *
+ * kill -9 keeps the page cache, so a missing or misordered fsync goes
+ * unnoticed. This shim keeps, for every file under $SQLWIRE_PL_DIR, an undo
+ * log of every change not yet made durable, and on "power loss" rolls the
+ * files back to what a disk would hold, then ends the process.
+ *
+ * THE MODEL (what survives a power loss):
+ *  - File content and size: every tracked file reverts to its content and
+ *    size at the end of its last successful fsync/fdatasync (both count the
+ *    same: fdatasync persists the size a reader needs). Only changes made
+ *    before that fsync started count as synced; a write racing with it does
+ *    not. Writes through an O_SYNC/O_DSYNC descriptor are not special-cased
+ *    (treated as un-synced: conservative).
+ *  - Directory entries: a file creation (open/openat with O_CREAT of a name
+ *    that did not exist), a rename and an unlink become durable only when
+ *    every directory they touch is fsync'ed (through any descriptor of it)
+ *    after the call returned. A real file system (ext4) may persist them
+ *    earlier; it need not, and we assume the worst. Not followed by such an
+ *    fsync, they are undone, newest first: a created file disappears, a
+ *    renamed file gets its old name back and the file it replaced comes
+ *    back (kept alive until then by a hard link in the stash directory
+ *    $SQLWIRE_PL_STASH, default "$SQLWIRE_PL_DIR.plstash", which must be on
+ *    the same file system and outside the tracked directory), an unlinked
+ *    file comes back (same hard link trick).
+ *  - Both are independent: a file whose name is durable can still lose its
+ *    content, a file with synced content can still lose its name.
+ *  - Torn mode ($SQLWIRE_PL_TORN=1): instead of losing every un-synced
+ *    write, each 512-byte sector of a file independently ends up holding
+ *    its content after some prefix of the un-synced writes to it (none,
+ *    some, or all of them: the page cache was written back in pieces, in
+ *    any order across sectors); a sector kept past the synced size extends
+ *    the file, with zeros in the sectors that were not kept. Directory
+ *    changes keep a random prefix of the un-synced ones (a journal commits
+ *    in order). Random choices come from $SQLWIRE_PL_SEED (printed at power
+ *    loss), so a failure can be replayed (up to thread scheduling).
+ *  - Not tracked: mkdir/rmdir/link/symlink (treated as durable at once),
+ *    writes glibc makes internally (stdio: fwrite/fflush/fclose; files
+ *    opened with fopen), mmap'ed writes. The only mmap'ed files our programs
+ *    write are SQLite's -shm wal-indexes: after a power loss no process
+ *    survives, and SQLite rebuilds the wal-index from the -wal at the next
+ *    open, so their content does not matter (their write()s that extend
+ *    them are tracked like any file's, which is harmless).
+ *  - fork() under the shim is not supported (our programs do not fork).
+ *
+ * TRIGGER: $SQLWIRE_PL_AFTER=N: the power fails just before the (N+1)th
+ * tracked change (write, truncate, fsync, create, rename, unlink), in the
+ * interposed call itself; or the signal $SQLWIRE_PL_SIGNAL (default SIGUSR2):
+ * the handler only writes a byte to a pipe (async-signal-safe), a thread of
+ * the shim then does the work. Either way the work runs holding the shim's
+ * global lock, which is never released: every other thread that tries to
+ * change a tracked file blocks, so nothing changes after the moment of the
+ * loss (threads may still answer clients about changes that were durable
+ * before it, which is right). The files are rolled back, one line
+ * "powerloss: ..." goes to stderr, and the process ends with _exit(99)
+ * ($SQLWIRE_PL_EXIT to change it).
+ *
+ * Threads: any; every tracked change is done under the global lock (the
+ * undo record and the change itself form one step). fsync runs outside the
+ * lock. Each tracked inode is reopened once (through /proc/self/fd) and that
+ * descriptor is never closed (closing it would drop SQLite's POSIX locks). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define PL_FDMAX 65536
+#define PL_SECTOR 512
+
+/* ---- the real functions ---- */
+static ssize_t (*r_write)(int, const void *, size_t);
+static ssize_t (*r_pwrite)(int, const void *, size_t, off_t);
+static ssize_t (*r_pwrite64)(int, const void *, size_t, off_t);
+static ssize_t (*r_writev)(int, const struct iovec *, int);
+static ssize_t (*r_pwritev)(int, const struct iovec *, int, off_t);
+static ssize_t (*r_pwritev64)(int, const struct iovec *, int, off_t);
+static ssize_t (*r_pwritev2)(int, const struct iovec *, int, off_t, int);
+static int (*r_ftruncate)(int, off_t);
+static int (*r_ftruncate64)(int, off_t);
+static int (*r_fsync)(int);
+static int (*r_fdatasync)(int);
+static int (*r_open)(const char *, int, ...);
+static int (*r_open64)(const char *, int, ...);
+static int (*r_openat)(int, const char *, int, ...);
+static int (*r_openat64)(int, const char *, int, ...);
+static int (*r_creat)(const char *, mode_t);
+static int (*r_creat64)(const char *, mode_t);
+static int (*r_close)(int);
+static int (*r_dup2)(int, int);
+static int (*r_dup3)(int, int, int);
+static int (*r_rename)(const char *, const char *);
+static int (*r_renameat)(int, const char *, int, const char *);
+static int (*r_renameat2)(int, const char *, int, const char *, unsigned);
+static int (*r_unlink)(const char *);
+static int (*r_unlinkat)(int, const char *, int);
+
+/* ---- state ---- */
+struct rec { /* one un-synced change of a file: undo = restore old, truncate to old_size */
+	off_t off;          /* where old bytes go */
+	size_t len;         /* old bytes kept */
+	off_t old_size;     /* size before the change */
+	off_t woff, wlen;   /* range the change wrote (torn mode) */
+	off_t new_size;     /* size right after the change */
+	unsigned char *old;
+};
+struct node { /* a tracked inode with un-synced changes */
+	dev_t dev;
+	ino_t ino;
+	int ofd; /* our own descriptor of it (never closed) */
+	struct rec *r;
+	size_t n, cap;
+};
+enum { OP_CREATE, OP_RENAME, OP_UNLINK };
+struct dop { /* one un-synced directory change */
+	int type;
+	char *a, *b;  /* CREATE/UNLINK: a = path; RENAME: a = old, b = new */
+	char *stash;  /* hard link keeping the replaced/unlinked file, or NULL */
+	dev_t d1dev, d2dev;
+	ino_t d1ino, d2ino;
+	bool s1, s2;  /* directory 1/2 fsync'ed since */
+	uint64_t seq;
+};
+
+static pthread_mutex_t G = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static bool on;                  /* SQLWIRE_PL_DIR set */
+static char pldir[PATH_MAX], stash[PATH_MAX];
+static size_t pldir_len;
+static _Atomic unsigned char fdc[PL_FDMAX]; /* 0 unknown, 1 tracked, 2 not */
+static struct node *nodes;
+static size_t n_nodes, cap_nodes;
+static struct dop *dops;
+static size_t n_dops, cap_dops;
+static uint64_t dop_seq, stash_seq;
+static long long after = -1, ops;
+static bool torn;
+static uint64_t seed, rng;
+static int exit_code = 99;
+static int sig_pipe[2] = {-1, -1};
+
+#define RESOLVE(name) r_##name = (__typeof__(r_##name))dlsym(RTLD_NEXT, #name)
+
+static void pl_die(const char *what)
+{
+	char b[512];
+	int n = snprintf(b, sizeof b, "powerloss: fatal: %s: %s\n", what, strerror(errno));
+	if (r_write && n > 0)
+		r_write(2, b, (size_t)n);
+	_exit(98);
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		pl_die("out of memory");
+	return p;
+}
+
+static void power_loss(const char *why);
+
+static void *watcher(void *arg)
+{
+	(void)arg;
+	char c;
+	for (;;) {
+		ssize_t n = read(sig_pipe[0], &c, 1);
+		if (n == 1)
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		return NULL;
+	}
+	pthread_mutex_lock(&G);
+	power_loss("signal");
+	return NULL;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	(void)!syscall(SYS_write, sig_pipe[1], "x", 1);
+	errno = saved;
+}
+
+static void init(void)
+{
+	RESOLVE(write); RESOLVE(pwrite); RESOLVE(pwrite64); RESOLVE(writev); RESOLVE(pwritev);
+	RESOLVE(pwritev64); RESOLVE(pwritev2); RESOLVE(ftruncate); RESOLVE(ftruncate64);
+	RESOLVE(fsync); RESOLVE(fdatasync); RESOLVE(open); RESOLVE(open64); RESOLVE(openat);
+	RESOLVE(openat64); RESOLVE(creat); RESOLVE(creat64); RESOLVE(close); RESOLVE(dup2);
+	RESOLVE(dup3); RESOLVE(rename); RESOLVE(renameat); RESOLVE(renameat2); RESOLVE(unlink);
+	RESOLVE(unlinkat);
+	const char *d = getenv("SQLWIRE_PL_DIR");
+	if (!d || !*d)
+		return;
+	if (!realpath(d, pldir))
+		pl_die("SQLWIRE_PL_DIR");
+	pldir_len = strlen(pldir);
+	const char *s = getenv("SQLWIRE_PL_STASH");
+	if (s && *s)
+		snprintf(stash, sizeof stash, "%s", s);
+	else
+		snprintf(stash, sizeof stash, "%s.plstash", pldir);
+	if (mkdir(stash, 0755) != 0 && errno != EEXIST)
+		pl_die("mkdir stash");
+	if ((s = getenv("SQLWIRE_PL_AFTER")) && *s)
+		after = atoll(s);
+	torn = (s = getenv("SQLWIRE_PL_TORN")) && *s && strcmp(s, "0") != 0;
+	seed = (s = getenv("SQLWIRE_PL_SEED")) && *s ? strtoull(s, NULL, 0) : (uint64_t)getpid() * 2654435761u;
+	rng = seed ? seed : 1;
+	if ((s = getenv("SQLWIRE_PL_EXIT")) && *s)
+		exit_code = atoi(s);
+	int sig = (s = getenv("SQLWIRE_PL_SIGNAL")) && *s ? atoi(s) : SIGUSR2;
+	if (pipe2(sig_pipe, O_CLOEXEC) != 0)
+		pl_die("pipe");
+	pthread_t t;
+	if (pthread_create(&t, NULL, watcher, NULL) != 0)
+		pl_die("pthread_create");
+	pthread_detach(t);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+	on = true;
+}
+
+__attribute__((constructor)) static void pl_ctor(void)
+{
+	pthread_once(&once, init);
+}
+
+static inline void ensure(void)
+{
+	pthread_once(&once, init);
+}
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* ---- paths and descriptors ---- */
+static bool under(const char *p)
+{
+	return strncmp(p, pldir, pldir_len) == 0 && (p[pldir_len] == '/' || p[pldir_len] == 0);
+}
+
+/* The absolute path of path relative to dirfd (no normalisation beyond
+ * what the caller's path already has; our programs use clean paths). */
+static bool abs_path(int dirfd, const char *path, char *out)
+{
+	if (path[0] == '/') {
+		snprintf(out, PATH_MAX, "%s", path);
+		return true;
+	}
+	char base[PATH_MAX];
+	if (dirfd == AT_FDCWD) {
+		if (!getcwd(base, sizeof base))
+			return false;
+	} else {
+		char l[64];
+		snprintf(l, sizeof l, "/proc/self/fd/%d", dirfd);
+		ssize_t n = readlink(l, base, sizeof base - 1);
+		if (n <= 0)
+			return false;
+		base[n] = 0;
+	}
+	const char *p = path;
+	while (p[0] == '.' && p[1] == '/')
+		p += 2;
+	return snprintf(out, PATH_MAX, "%s/%s", base, p) < PATH_MAX;
+}
+
+static bool parent_of(const char *p, char *out, dev_t *dev, ino_t *ino)
+{
+	snprintf(out, PATH_MAX, "%s", p);
+	char *sl = strrchr(out, '/');
+	if (!sl)
+		return false;
+	if (sl == out)
+		sl[1] = 0;
+	else
+		*sl = 0;
+	struct stat st;
+	if (stat(out, &st) != 0)
+		return false;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return true;
+}
+
+static bool tracked_fd(int fd)
+{
+	ensure();
+	if (!on || fd < 0)
+		return false;
+	unsigned char c = fd < PL_FDMAX ? atomic_load(&fdc[fd]) : 0;
+	if (c)
+		return c == 1;
+	char l[64], p[PATH_MAX];
+	snprintf(l, sizeof l, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(l, p, sizeof p - 1);
+	bool t = false;
+	if (n > 0) {
+		p[n] = 0;
+		t = p[0] == '/' && under(p);
+	}
+	if (fd < PL_FDMAX)
+		atomic_store(&fdc[fd], t ? 1 : 2);
+	return t;
+}
+
+static void forget_fd(int fd)
+{
+	if (fd >= 0 && fd < PL_FDMAX)
+		atomic_store(&fdc[fd], 0);
+}
+
+/* ---- file content ---- */
+static struct node *node_of(int fd, bool create)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	for (size_t i = 0; i < n_nodes; i++)
+		if (nodes[i].dev == st.st_dev && nodes[i].ino == st.st_ino)
+			return &nodes[i];
+	if (!create)
+		return NULL;
+	char l[64];
+	snprintf(l, sizeof l, "/proc/self/fd/%d", fd);
+	int ofd = r_open64(l, O_RDWR | O_CLOEXEC);
+	if (ofd < 0)
+		pl_die("reopen a tracked file");
+	if (n_nodes == cap_nodes) {
+		cap_nodes = cap_nodes ? cap_nodes * 2 : 64;
+		nodes = xrealloc(nodes, cap_nodes * sizeof *nodes);
+	}
+	struct node *nd = &nodes[n_nodes++];
+	memset(nd, 0, sizeof *nd);
+	nd->dev = st.st_dev;
+	nd->ino = st.st_ino;
+	nd->ofd = ofd;
+	return nd;
+}
+
+static off_t fsize(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 ? st.st_size : 0;
+}
+
+/* Before a change of [off, off + len) that leaves the file new_size long
+ * (new_size < 0: max(size, off + len)). */
+static void record(int fd, off_t off, off_t len, off_t new_size)
+{
+	struct node *nd = node_of(fd, true);
+	if (!nd)
+		return;
+	off_t size = fsize(nd->ofd);
+	struct rec r = {.off = off, .old_size = size, .woff = off, .wlen = len};
+	r.new_size = new_size >= 0 ? new_size : (off + len > size ? off + len : size);
+	if (new_size >= 0 && new_size < size) { /* a shrink: keep what it cuts */
+		r.off = new_size;
+		len = size - new_size;
+	}
+	off_t end = r.off + len < size ? r.off + len : size;
+	if (end > r.off) {
+		r.len = (size_t)(end - r.off);
+		r.old = xrealloc(NULL, r.len);
+		size_t got = 0;
+		while (got < r.len) {
+			ssize_t n = pread(nd->ofd, r.old + got, r.len - got, r.off + (off_t)got);
+			if (n <= 0)
+				pl_die("pread");
+			got += (size_t)n;
+		}
+	}
+	if (nd->n == nd->cap) {
+		nd->cap = nd->cap ? nd->cap * 2 : 16;
+		nd->r = xrealloc(nd->r, nd->cap * sizeof *nd->r);
+	}
+	nd->r[nd->n++] = r;
+}
+
+static void drop_recs(struct node *nd, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(nd->r[i].old);
+	memmove(nd->r, nd->r + n, (nd->n - n) * sizeof *nd->r);
+	nd->n -= n;
+}
+
+/* ---- directory entries ---- */
+static void add_dop(int type, const char *a, const char *b, const char *st)
+{
+	struct dop d = {.type = type, .seq = ++dop_seq};
+	char pa[PATH_MAX];
+	if (!parent_of(a, pa, &d.d1dev, &d.d1ino))
+		pl_die("stat parent");
+	d.d2dev = d.d1dev;
+	d.d2ino = d.d1ino;
+	if (b && !parent_of(b, pa, &d.d2dev, &d.d2ino))
+		pl_die("stat parent");
+	d.a = strdup(a);
+	d.b = b ? strdup(b) : NULL;
+	d.stash = st ? strdup(st) : NULL;
+	if (n_dops == cap_dops) {
+		cap_dops = cap_dops ? cap_dops * 2 : 64;
+		dops = xrealloc(dops, cap_dops * sizeof *dops);
+	}
+	dops[n_dops++] = d;
+}
+
+/* A hard link to path in the stash (path must exist); NULL if it is no
+ * regular file. */
+static char *stash_link(const char *path, char *out)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	if (snprintf(out, PATH_MAX, "%s/%d-%llu", stash, (int)getpid(), (unsigned long long)++stash_seq) >= PATH_MAX)
+		pl_die("stash path too long");
+	if (link(path, out) != 0)
+		pl_die("link into the stash");
+	return out;
+}
+
+/* An fsync of directory (dev, ino) started when dop_seq was seq0. */
+static void dir_synced(dev_t dev, ino_t ino, uint64_t seq0)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < n_dops; i++) {
+		struct dop *d = &dops[i];
+		if (d->seq <= seq0) {
+			if (d->d1dev == dev && d->d1ino == ino)
+				d->s1 = true;
+			if (d->d2dev == dev && d->d2ino == ino)
+				d->s2 = true;
+		}
+		if (d->s1 && d->s2) {
+			if (d->stash)
+				r_unlink(d->stash);
+			free(d->a);
+			free(d->b);
+			free(d->stash);
+			continue;
+		}
+		dops[w++] = *d;
+	}
+	n_dops = w;
+}
+
+/* ---- the power loss (G held, never released) ---- */
+struct kept { off_t off; size_t n; unsigned char b[PL_SECTOR]; };
+
+static bool set_add(uint64_t **tab, size_t *cap, size_t *cnt, uint64_t key)
+{
+	if ((*cnt + 1) * 2 > *cap) {
+		size_t nc = *cap ? *cap * 2 : 1024;
+		uint64_t *nt = calloc(nc, sizeof *nt);
+		if (!nt)
+			pl_die("out of memory");
+		for (size_t i = 0; i < *cap; i++)
+			if ((*tab)[i]) {
+				size_t h = ((*tab)[i] * 0x9E3779B97F4A7C15ull) & (nc - 1);
+				while (nt[h])
+					h = (h + 1) & (nc - 1);
+				nt[h] = (*tab)[i];
+			}
+		free(*tab);
+		*tab = nt;
+		*cap = nc;
+	}
+	key++; /* 0 marks an empty slot */
+	size_t h = (key * 0x9E3779B97F4A7C15ull) & (*cap - 1);
+	while ((*tab)[h]) {
+		if ((*tab)[h] == key)
+			return false;
+		h = (h + 1) & (*cap - 1);
+	}
+	(*tab)[h] = key;
+	(*cnt)++;
+	return true;
+}
+
+static void undo_node(struct node *nd, unsigned long long *n_undone, unsigned long long *n_kept)
+{
+	struct kept *k = NULL;
+	size_t nk = 0, ck = 0;
+	uint64_t *frozen = NULL;
+	size_t fcap = 0, fcnt = 0;
+	off_t keep_size = 0;
+	for (size_t i = nd->n; i-- > 0;) {
+		struct rec *r = &nd->r[i];
+		if (torn && r->wlen > 0) { /* this write may have reached the disk, sector by sector */
+			off_t end = r->woff + r->wlen < r->new_size ? r->woff + r->wlen : r->new_size;
+			for (off_t s = r->woff / PL_SECTOR * PL_SECTOR; s < end; s += PL_SECTOR) {
+				if (rnd() % 3 != 0 || !set_add(&frozen, &fcap, &fcnt, (uint64_t)(s / PL_SECTOR)))
+					continue;
+				if (nk == ck) {
+					ck = ck ? ck * 2 : 64;
+					k = xrealloc(k, ck * sizeof *k);
+				}
+				ssize_t n = pread(nd->ofd, k[nk].b, PL_SECTOR, s);
+				if (n <= 0)
+					continue;
+				k[nk].off = s;
+				k[nk].n = (size_t)n;
+				if (s + n > keep_size)
+					keep_size = s + n;
+				nk++;
+			}
+		}
+		size_t done = 0;
+		while (done < r->len) {
+			ssize_t n = r_pwrite64(nd->ofd, r->old + done, r->len - done, r->off + (off_t)done);
+			if (n <= 0)
+				pl_die("restore");
+			done += (size_t)n;
+		}
+		if (r_ftruncate64(nd->ofd, r->old_size) != 0)
+			pl_die("restore size");
+		(*n_undone)++;
+	}
+	if (nk) {
+		if (keep_size > fsize(nd->ofd) && r_ftruncate64(nd->ofd, keep_size) != 0)
+			pl_die("torn size");
+		for (size_t i = 0; i < nk; i++)
+			if (r_pwrite64(nd->ofd, k[i].b, k[i].n, k[i].off) != (ssize_t)k[i].n)
+				pl_die("torn write");
+		*n_kept += nk;
+	}
+	free(k);
+	free(frozen);
+}
+
+static void undo_dop(struct dop *d)
+{
+	switch (d->type) {
+	case OP_CREATE:
+		if (r_unlink(d->a) != 0 && errno != ENOENT)
+			pl_die("undo create");
+		break;
+	case OP_RENAME:
+		if (r_rename(d->b, d->a) != 0)
+			pl_die("undo rename");
+		if (d->stash && r_rename(d->stash, d->b) != 0)
+			pl_die("undo rename (replaced file)");
+		break;
+	case OP_UNLINK:
+		if (d->stash && r_rename(d->stash, d->a) != 0)
+			pl_die("undo unlink");
+		break;
+	}
+}
+
+static void power_loss(const char *why)
+{
+	unsigned long long undone = 0, kept = 0, files = 0;
+	for (size_t i = 0; i < n_nodes; i++) {
+		if (nodes[i].n)
+			files++;
+		undo_node(&nodes[i], &undone, &kept);
+	}
+	size_t keep_dops = torn ? (size_t)(rnd() % (n_dops + 1)) : 0;
+	for (size_t i = n_dops; i-- > keep_dops;)
+		undo_dop(&dops[i]);
+	char b[512];
+	int n = snprintf(b, sizeof b,
+			 "powerloss: power lost (%s) after %lld tracked changes: %llu un-synced changes of %llu files undone"
+			 "%s (%llu sectors kept), %zu of %zu directory changes undone; seed %llu\n",
+			 why, ops, undone, files, torn ? ", torn" : "", kept, n_dops - keep_dops, n_dops,
+			 (unsigned long long)seed);
+	if (n > 0)
+		r_write(2, b, (size_t)n);
+	_exit(exit_code);
+}
+
+/* Every tracked change calls this first, holding G. */
+static void tick(void)
+{
+	if (after >= 0 && ops >= after)
+		power_loss("count");
+	ops++;
+}
+
+/* ---- writes ---- */
+static off_t cur_off(int fd, size_t len)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && (fl & O_APPEND))
+		return fsize(fd);
+	(void)len;
+	return lseek(fd, 0, SEEK_CUR);
+}
+
+static size_t iov_len(const struct iovec *v, int n)
+{
+	size_t t = 0;
+	for (int i = 0; i < n; i++)
+		t += v[i].iov_len;
+	return t;
+}
+
+#define WRAP_WRITE(call, off_expr, len_expr)                         \
+	do {                                                         \
+		pthread_mutex_lock(&G);                              \
+		tick();                                              \
+		off_t o_ = (off_expr);                               \
+		if (o_ >= 0)                                         \
+			record(fd, o_, (off_t)(len_expr), -1);       \
+		ssize_t rv_ = call;                                  \
+		int e_ = errno;                                      \
+		pthread_mutex_unlock(&G);                            \
+		errno = e_;                                          \
+		return rv_;                                          \
+	} while (0)
+
+ssize_t write(int fd, const void *b, size_t n)
+{
+	if (!tracked_fd(fd))
+		return r_write(fd, b, n);
+	WRAP_WRITE(r_write(fd, b, n), cur_off(fd, n), n);
+}
+
+ssize_t pwrite(int fd, const void *b, size_t n, off_t off)
+{
+	if (!tracked_fd(fd))
+		return r_pwrite(fd, b, n, off);
+	WRAP_WRITE(r_pwrite(fd, b, n, off), off, n);
+}
+
+ssize_t pwrite64(int fd, const void *b, size_t n, off_t off)
+{
+	if (!tracked_fd(fd))
+		return r_pwrite64(fd, b, n, off);
+	WRAP_WRITE(r_pwrite64(fd, b, n, off), off, n);
+}
+
+ssize_t writev(int fd, const struct iovec *v, int c)
+{
+	if (!tracked_fd(fd))
+		return r_writev(fd, v, c);
+	WRAP_WRITE(r_writev(fd, v, c), cur_off(fd, iov_len(v, c)), iov_len(v, c));
+}
+
+ssize_t pwritev(int fd, const struct iovec *v, int c, off_t off)
+{
+	if (!tracked_fd(fd))
+		return r_pwritev(fd, v, c, off);
+	WRAP_WRITE(r_pwritev(fd, v, c, off), off, iov_len(v, c));
+}
+
+ssize_t pwritev64(int fd, const struct iovec *v, int c, off_t off)
+{
+	if (!tracked_fd(fd))
+		return r_pwritev64(fd, v, c, off);
+	WRAP_WRITE(r_pwritev64(fd, v, c, off), off, iov_len(v, c));
+}
+
+ssize_t pwritev2(int fd, const struct iovec *v, int c, off_t off, int flags)
+{
+	if (!tracked_fd(fd))
+		return r_pwritev2(fd, v, c, off, flags);
+	WRAP_WRITE(r_pwritev2(fd, v, c, off, flags), off == -1 ? cur_off(fd, 0) : off, iov_len(v, c));
+}
+
+static int trunc_common(int (*fn)(int, off_t), int fd, off_t len)
+{
+	if (!tracked_fd(fd))
+		return fn(fd, len);
+	pthread_mutex_lock(&G);
+	tick();
+	record(fd, len, 0, len);
+	int rv = fn(fd, len), e = errno;
+	pthread_mutex_unlock(&G);
+	errno = e;
+	return rv;
+}
+
+int ftruncate(int fd, off_t len)
+{
+	ensure();
+	return trunc_common(r_ftruncate, fd, len);
+}
+
+int ftruncate64(int fd, off_t len)
+{
+	ensure();
+	return trunc_common(r_ftruncate64, fd, len);
+}
+
+/* ---- fsync ---- */
+static int sync_common(int (*fn)(int), int fd)
+{
+	if (!tracked_fd(fd))
+		return fn(fd);
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return fn(fd);
+	pthread_mutex_lock(&G);
+	tick();
+	size_t n0 = 0;
+	uint64_t seq0 = dop_seq;
+	struct node *nd = S_ISREG(st.st_mode) ? node_of(fd, false) : NULL;
+	if (nd)
+		n0 = nd->n;
+	pthread_mutex_unlock(&G);
+	int rv = fn(fd), e = errno;
+	if (rv == 0) {
+		pthread_mutex_lock(&G);
+		if (S_ISDIR(st.st_mode))
+			dir_synced(st.st_dev, st.st_ino, seq0);
+		else if ((nd = node_of(fd, false)))
+			drop_recs(nd, n0 < nd->n ? n0 : nd->n);
+		pthread_mutex_unlock(&G);
+	}
+	errno = e;
+	return rv;
+}
+
+int fsync(int fd)
+{
+	ensure();
+	return sync_common(r_fsync, fd);
+}
+
+int fdatasync(int fd)
+{
+	ensure();
+	return sync_common(r_fdatasync, fd);
+}
+
+/* ---- open ---- */
+static int open_common(int dirfd, const char *path, int flags, mode_t mode, int (*fn_at)(int, const char *, int, ...))
+{
+	ensure();
+	char ap[PATH_MAX];
+	bool mut = on && (flags & (O_CREAT | O_TRUNC)) && (flags & O_TMPFILE) != O_TMPFILE;
+	if (!mut || !abs_path(dirfd, path, ap) || !under(ap)) {
+		int fd = fn_at(dirfd, path, flags, mode);
+		forget_fd(fd);
+		return fd;
+	}
+	pthread_mutex_lock(&G);
+	tick();
+	struct stat st;
+	bool existed = lstat(ap, &st) == 0;
+	bool trunc = (flags & O_TRUNC) && existed && S_ISREG(st.st_mode) && (flags & O_ACCMODE) != O_RDONLY;
+	int fd = fn_at(dirfd, path, trunc ? flags & ~O_TRUNC : flags, mode);
+	int e = errno;
+	if (fd >= 0) {
+		forget_fd(fd);
+		if (!existed && (flags & O_CREAT))
+			add_dop(OP_CREATE, ap, NULL, NULL);
+		if (trunc) {
+			record(fd, 0, 0, 0);
+			if (r_ftruncate64(fd, 0) != 0)
+				pl_die("O_TRUNC");
+		}
+	}
+	pthread_mutex_unlock(&G);
+	errno = e;
+	return fd;
+}
+
+static mode_t va_mode(int flags, va_list ap)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? (mode_t)va_arg(ap, int) : 0;
+}
+
+static int at_open(int dirfd, const char *p, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t m = va_mode(flags, ap);
+	va_end(ap);
+	(void)dirfd;
+	return r_open(p, flags, m);
+}
+
+static int at_open64(int dirfd, const char *p, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t m = va_mode(flags, ap);
+	va_end(ap);
+	(void)dirfd;
+	return r_open64(p, flags, m);
+}
+
+int open(const char *p, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t m = va_mode(flags, ap);
+	va_end(ap);
+	return open_common(AT_FDCWD, p, flags, m, at_open);
+}
+
+int open64(const char *p, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t m = va_mode(flags, ap);
+	va_end(ap);
+	return open_common(AT_FDCWD, p, flags, m, at_open64);
+}
+
+int openat(int dirfd, const char *p, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t m = va_mode(flags, ap);
+	va_end(ap);
+	ensure();
+	return open_common(dirfd, p, flags, m, r_openat);
+}
+
+int openat64(int dirfd, const char *p, int flags, ...)
+{
+	va_list ap;
+	va_start(ap, flags);
+	mode_t m = va_mode(flags, ap);
+	va_end(ap);
+	ensure();
+	return open_common(dirfd, p, flags, m, r_openat64);
+}
+
+/* fortified forms (no mode: no O_CREAT) */
+int __open_2(const char *p, int flags)
+{
+	return open_common(AT_FDCWD, p, flags, 0, at_open);
+}
+
+int __open64_2(const char *p, int flags)
+{
+	return open_common(AT_FDCWD, p, flags, 0, at_open64);
+}
+
+int __openat_2(int dirfd, const char *p, int flags)
+{
+	ensure();
+	return open_common(dirfd, p, flags, 0, r_openat);
+}
+
+int __openat64_2(int dirfd, const char *p, int flags)
+{
+	ensure();
+	return open_common(dirfd, p, flags, 0, r_openat64);
+}
+
+int creat(const char *p, mode_t m)
+{
+	return open_common(AT_FDCWD, p, O_WRONLY | O_CREAT | O_TRUNC, m, at_open);
+}
+
+int creat64(const char *p, mode_t m)
+{
+	return open_common(AT_FDCWD, p, O_WRONLY | O_CREAT | O_TRUNC, m, at_open64);
+}
+
+int close(int fd)
+{
+	ensure();
+	int rv = r_close(fd), e = errno;
+	forget_fd(fd);
+	errno = e;
+	return rv;
+}
+
+int dup2(int a, int b)
+{
+	ensure();
+	int rv = r_dup2(a, b);
+	forget_fd(b);
+	return rv;
+}
+
+int dup3(int a, int b, int fl)
+{
+	ensure();
+	int rv = r_dup3(a, b, fl);
+	forget_fd(b);
+	return rv;
+}
+
+/* ---- rename, unlink ---- */
+static int rename_common(int od, const char *op, int nd, const char *np, unsigned flags, bool two)
+{
+	ensure();
+	char ao[PATH_MAX], an[PATH_MAX];
+	if (!on || !abs_path(od, op, ao) || !abs_path(nd, np, an) || (!under(ao) && !under(an)))
+		return two ? r_renameat2(od, op, nd, np, flags) : r_renameat(od, op, nd, np);
+	if (flags & ~(unsigned)RENAME_NOREPLACE) {
+		errno = EINVAL; /* RENAME_EXCHANGE/WHITEOUT: not modelled */
+		pl_die("renameat2 flags");
+	}
+	pthread_mutex_lock(&G);
+	tick();
+	char sb[PATH_MAX];
+	char *st = stash_link(an, sb);
+	int rv = two ? r_renameat2(od, op, nd, np, flags) : r_renameat(od, op, nd, np), e = errno;
+	if (rv == 0)
+		add_dop(OP_RENAME, ao, an, st);
+	else if (st)
+		r_unlink(st);
+	pthread_mutex_unlock(&G);
+	errno = e;
+	return rv;
+}
+
+int rename(const char *a, const char *b)
+{
+	return rename_common(AT_FDCWD, a, AT_FDCWD, b, 0, false);
+}
+
+int renameat(int od, const char *a, int nd, const char *b)
+{
+	return rename_common(od, a, nd, b, 0, false);
+}
+
+int renameat2(int od, const char *a, int nd, const char *b, unsigned flags)
+{
+	return rename_common(od, a, nd, b, flags, true);
+}
+
+static int unlink_common(int dirfd, const char *p, int flags)
+{
+	ensure();
+	char ap[PATH_MAX];
+	if (!on || (flags & AT_REMOVEDIR) || !abs_path(dirfd, p, ap) || !under(ap))
+		return r_unlinkat(dirfd, p, flags);
+	pthread_mutex_lock(&G);
+	tick();
+	char sb[PATH_MAX];
+	char *st = stash_link(ap, sb);
+	int rv = r_unlinkat(dirfd, p, flags), e = errno;
+	if (rv == 0 && st)
+		add_dop(OP_UNLINK, ap, NULL, st);
+	else if (st)
+		r_unlink(st);
+	pthread_mutex_unlock(&G);
+	errno = e;
+	return rv;
+}
+
+int unlink(const char *p)
+{
+	return unlink_common(AT_FDCWD, p, 0);
+}
+
+int unlinkat(int dirfd, const char *p, int flags)
+{
+	return unlink_common(dirfd, p, flags);
+}
