@@ -49,12 +49,17 @@
  * interposed call itself; or the signal $SQLWIRE_PL_SIGNAL (default SIGUSR2):
  * the handler only writes a byte to a pipe (async-signal-safe), a thread of
  * the shim then does the work. Either way the work runs holding the shim's
- * global lock, which is never released: every other thread that tries to
- * change a tracked file blocks, so nothing changes after the moment of the
- * loss (threads may still answer clients about changes that were durable
- * before it, which is right). The files are rolled back, one line
+ * global lock, which is never released, so nothing changes after the moment
+ * of the loss; then every other thread is stopped (signalled to park in a
+ * handler; SIGBUS/SIGSEGV/SIGABRT park too), so none reads a file being cut
+ * short under its mmap or ends the process half way (before they stop,
+ * threads may still answer clients about changes that were durable before
+ * the loss, which is right). The files are rolled back, one line
  * "powerloss: ..." goes to stderr, and the process ends with _exit(99)
  * ($SQLWIRE_PL_EXIT to change it).
+ *
+ * $SQLWIRE_PL_TRACE=1 prints every tracked change ("powerloss: N op file")
+ * to stderr, to find where a replayed failure strikes.
  *
  * Threads: any; every tracked change is done under the global lock (the
  * undo record and the change itself form one step). fsync runs outside the
@@ -76,6 +81,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -151,7 +157,7 @@ static struct dop *dops;
 static size_t n_dops, cap_dops;
 static uint64_t dop_seq, stash_seq;
 static long long after = -1, ops;
-static bool torn;
+static bool torn, trace;
 static uint64_t seed, rng;
 static int exit_code = 99;
 static int sig_pipe[2] = {-1, -1};
@@ -225,6 +231,7 @@ static void init(void)
 		pl_die("mkdir stash");
 	if ((s = getenv("SQLWIRE_PL_AFTER")) && *s)
 		after = atoll(s);
+	trace = (s = getenv("SQLWIRE_PL_TRACE")) && *s && strcmp(s, "0") != 0;
 	torn = (s = getenv("SQLWIRE_PL_TORN")) && *s && strcmp(s, "0") != 0;
 	seed = (s = getenv("SQLWIRE_PL_SEED")) && *s ? strtoull(s, NULL, 0) : (uint64_t)getpid() * 2654435761u;
 	rng = seed ? seed : 1;
@@ -476,16 +483,27 @@ static void dir_synced(dev_t dev, ino_t ino, uint64_t seq0)
 	n_dops = w;
 }
 
-/* ---- the power loss (G held, never released) ---- */
+/* ---- the power loss (G held, never released) ----
+ * No malloc from here on: a parked thread may hold an allocator lock. */
+static void *pl_grow(void *old, size_t old_n, size_t new_n)
+{
+	void *p = mmap(NULL, new_n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		pl_die("mmap");
+	if (old) {
+		memcpy(p, old, old_n);
+		munmap(old, old_n);
+	}
+	return p;
+}
+
 struct kept { off_t off; size_t n; unsigned char b[PL_SECTOR]; };
 
 static bool set_add(uint64_t **tab, size_t *cap, size_t *cnt, uint64_t key)
 {
 	if ((*cnt + 1) * 2 > *cap) {
 		size_t nc = *cap ? *cap * 2 : 1024;
-		uint64_t *nt = calloc(nc, sizeof *nt);
-		if (!nt)
-			pl_die("out of memory");
+		uint64_t *nt = pl_grow(NULL, 0, nc * sizeof *nt); /* zeroed */
 		for (size_t i = 0; i < *cap; i++)
 			if ((*tab)[i]) {
 				size_t h = ((*tab)[i] * 0x9E3779B97F4A7C15ull) & (nc - 1);
@@ -493,7 +511,8 @@ static bool set_add(uint64_t **tab, size_t *cap, size_t *cnt, uint64_t key)
 					h = (h + 1) & (nc - 1);
 				nt[h] = (*tab)[i];
 			}
-		free(*tab);
+		if (*tab)
+			munmap(*tab, *cap * sizeof **tab);
 		*tab = nt;
 		*cap = nc;
 	}
@@ -524,8 +543,9 @@ static void undo_node(struct node *nd, unsigned long long *n_undone, unsigned lo
 				if (rnd() % 3 != 0 || !set_add(&frozen, &fcap, &fcnt, (uint64_t)(s / PL_SECTOR)))
 					continue;
 				if (nk == ck) {
-					ck = ck ? ck * 2 : 64;
-					k = xrealloc(k, ck * sizeof *k);
+					size_t nc = ck ? ck * 2 : 64;
+					k = pl_grow(k, ck * sizeof *k, nc * sizeof *k);
+					ck = nc;
 				}
 				ssize_t n = pread(nd->ofd, k[nk].b, PL_SECTOR, s);
 				if (n <= 0)
@@ -556,8 +576,10 @@ static void undo_node(struct node *nd, unsigned long long *n_undone, unsigned lo
 				pl_die("torn write");
 		*n_kept += nk;
 	}
-	free(k);
-	free(frozen);
+	if (k)
+		munmap(k, ck * sizeof *k);
+	if (frozen)
+		munmap(frozen, fcap * sizeof *frozen);
 }
 
 static void undo_dop(struct dop *d)
@@ -580,9 +602,66 @@ static void undo_dop(struct dop *d)
 	}
 }
 
+/* Stop the world: every other thread parks in a signal handler, so none
+ * reads a file being rolled back (an mmap'ed one cut short would SIGBUS) or
+ * ends the process half way. A thread that faults first parks too. */
+static atomic_int parked;
+
+static void park(int sig)
+{
+	(void)sig;
+	atomic_fetch_add(&parked, 1);
+	for (;;)
+		pause();
+}
+
+static void stop_world(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = park;
+	sigfillset(&sa.sa_mask);
+	int psig = SIGRTMAX - 1;
+	sigaction(psig, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGABRT, &sa, NULL);
+	pid_t self = (pid_t)syscall(SYS_gettid), pid = getpid();
+	static pid_t sent[4096];
+	int n_sent = 0;
+	for (int pass = 0; pass < 3; pass++) { /* threads created meanwhile */
+		int fd = r_open64("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			pl_die("/proc/self/task");
+		char buf[4096];
+		long nr;
+		while ((nr = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+			for (long off = 0; off < nr;) {
+				unsigned short reclen = *(unsigned short *)(buf + off + 16);
+				const char *name = buf + off + 19;
+				off += reclen;
+				pid_t tid = (pid_t)atoi(name);
+				bool seen = tid <= 0 || tid == self;
+				for (int i = 0; i < n_sent && !seen; i++)
+					seen = sent[i] == tid;
+				if (seen || n_sent == (int)(sizeof sent / sizeof *sent))
+					continue;
+				sent[n_sent++] = tid;
+				syscall(SYS_tgkill, pid, tid, psig);
+			}
+		}
+		r_close(fd);
+		/* wait (up to ~1 s) until they are parked; a thread blocking the
+		 * signal never parks, which we only wait for */
+		for (int i = 0; i < 1000 && atomic_load(&parked) < n_sent; i++)
+			usleep(1000);
+	}
+}
+
 static void power_loss(const char *why)
 {
 	unsigned long long undone = 0, kept = 0, files = 0;
+	stop_world();
 	for (size_t i = 0; i < n_nodes; i++) {
 		if (nodes[i].n)
 			files++;
@@ -602,12 +681,25 @@ static void power_loss(const char *why)
 	_exit(exit_code);
 }
 
-/* Every tracked change calls this first, holding G. */
-static void tick(void)
+/* Every tracked change calls this first, holding G (op: its name; the
+ * file: path, or else descriptor fd). */
+static void tick(const char *op, int fd, const char *path)
 {
 	if (after >= 0 && ops >= after)
 		power_loss("count");
 	ops++;
+	if (trace) {
+		char b[PATH_MAX + 128], l[64], p[PATH_MAX];
+		if (!path) {
+			snprintf(l, sizeof l, "/proc/self/fd/%d", fd);
+			ssize_t n = readlink(l, p, sizeof p - 1);
+			p[n > 0 ? n : 0] = 0;
+			path = p;
+		}
+		int n = snprintf(b, sizeof b, "powerloss: %lld %s %s\n", ops, op, path);
+		if (n > 0)
+			r_write(2, b, (size_t)n < sizeof b ? (size_t)n : sizeof b - 1);
+	}
 }
 
 /* ---- writes ---- */
@@ -631,7 +723,7 @@ static size_t iov_len(const struct iovec *v, int n)
 #define WRAP_WRITE(call, off_expr, len_expr)                         \
 	do {                                                         \
 		pthread_mutex_lock(&G);                              \
-		tick();                                              \
+		tick(__func__, fd, NULL);                            \
 		off_t o_ = (off_expr);                               \
 		if (o_ >= 0)                                         \
 			record(fd, o_, (off_t)(len_expr), -1);       \
@@ -696,7 +788,7 @@ static int trunc_common(int (*fn)(int, off_t), int fd, off_t len)
 	if (!tracked_fd(fd))
 		return fn(fd, len);
 	pthread_mutex_lock(&G);
-	tick();
+	tick("ftruncate", fd, NULL);
 	record(fd, len, 0, len);
 	int rv = fn(fd, len), e = errno;
 	pthread_mutex_unlock(&G);
@@ -725,7 +817,7 @@ static int sync_common(int (*fn)(int), int fd)
 	if (fstat(fd, &st) != 0)
 		return fn(fd);
 	pthread_mutex_lock(&G);
-	tick();
+	tick(S_ISDIR(st.st_mode) ? "fsync(dir)" : "fsync", fd, NULL);
 	size_t n0 = 0;
 	uint64_t seq0 = dop_seq;
 	struct node *nd = S_ISREG(st.st_mode) ? node_of(fd, false) : NULL;
@@ -769,7 +861,7 @@ static int open_common(int dirfd, const char *path, int flags, mode_t mode, int 
 		return fd;
 	}
 	pthread_mutex_lock(&G);
-	tick();
+	tick(flags & O_TRUNC ? "open(O_TRUNC)" : "open(O_CREAT)", -1, ap);
 	struct stat st;
 	bool existed = lstat(ap, &st) == 0;
 	bool trunc = (flags & O_TRUNC) && existed && S_ISREG(st.st_mode) && (flags & O_ACCMODE) != O_RDONLY;
@@ -923,7 +1015,7 @@ static int rename_common(int od, const char *op, int nd, const char *np, unsigne
 		pl_die("renameat2 flags");
 	}
 	pthread_mutex_lock(&G);
-	tick();
+	tick("rename", -1, an);
 	char sb[PATH_MAX];
 	char *st = stash_link(an, sb);
 	int rv = two ? r_renameat2(od, op, nd, np, flags) : r_renameat(od, op, nd, np), e = errno;
@@ -958,7 +1050,7 @@ static int unlink_common(int dirfd, const char *p, int flags)
 	if (!on || (flags & AT_REMOVEDIR) || !abs_path(dirfd, p, ap) || !under(ap))
 		return r_unlinkat(dirfd, p, flags);
 	pthread_mutex_lock(&G);
-	tick();
+	tick("unlink", -1, ap);
 	char sb[PATH_MAX];
 	char *st = stash_link(ap, sb);
 	int rv = r_unlinkat(dirfd, p, flags), e = errno;
