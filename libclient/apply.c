@@ -192,6 +192,9 @@ void apply_close(struct apply *a)
 		return;
 	if (a->in_txn)
 		apply_abort(a);
+	struct err e;
+	if (a->o.before_reset) /* the last connection's close checkpoints */
+		(void)a->o.before_reset(a->o.before_reset_arg, &e);
 	sqlite3_close(a->db);
 	free(a->pgnos);
 	free(a->wbuf);
@@ -592,6 +595,8 @@ int apply_checkpoint(struct apply *a, bool force, struct err *e)
 		return err_set(e, "apply: checkpoint inside a transaction"), APPLY_E_STATE;
 	if (!force && a->last_mx <= a->o.ckpt_frames)
 		return 0;
+	if (a->o.before_reset && a->o.before_reset(a->o.before_reset_arg, e))
+		return APPLY_E_IO;
 	sqlite3_busy_timeout(a->db, 20);
 	int nlog = 0, nckpt = 0;
 	int rc = sqlite3_wal_checkpoint_v2(a->db, "main", SQLITE_CHECKPOINT_TRUNCATE, &nlog, &nckpt);

@@ -52,6 +52,14 @@ struct apply_opts {
 	int busy_ms;          /* wait for the write lock; 0 = 5000 */
 	bool sync_full;       /* fsync the -wal before each publish */
 	uint32_t ckpt_frames; /* apply_checkpoint truncates past this many WAL frames; 0 = 1000 */
+	/* Called just before the WAL is moved into the database and reset
+	 * (apply_checkpoint's TRUNCATE, SQLite's checkpoint at apply_close):
+	 * whatever names a transaction by its place in this WAL (the position
+	 * file's pending record) must be made durable now, or after a power loss
+	 * it would name a WAL that no longer holds the data. Non-zero from it:
+	 * no checkpoint. Optional. */
+	int (*before_reset)(void *arg, struct err *e);
+	void *before_reset_arg;
 };
 
 /* What the live wal-index header said when apply_begin took the write lock,

@@ -225,7 +225,13 @@ int sync_apply_txn(struct sync *s, const uint8_t *const *f, size_t n, bool snaps
 	p.has_pending = true;
 	p.pend_frame_no = commit_no;
 	apply_next_commit(s->ap, (uint32_t)n, &p.pend_salt1, &p.pend_salt2, &p.pend_wal_frame);
-	if (meta_store(s->mt, &p, false, e)) {
+	/* durable before any frame of the transaction is written: after a power
+	 * loss the position file then names this transaction or a later one,
+	 * never an older one while the -wal (fsync'ed at each publish) holds
+	 * newer data; an older one would make the next sync re-apply old page
+	 * images over newer pages, showing readers mixed states (found by
+	 * tests/fault/replica_powerloss.test.mjs) */
+	if (meta_store(s->mt, &p, true, e)) {
 		rc = SYNC_E_LOCAL;
 		goto out;
 	}
@@ -395,6 +401,16 @@ int sync_pull(struct sync *s, struct sync_info *info, struct err *e)
 
 /* ---- public ---- */
 
+/* apply's before_reset: the pending record names a transaction by its
+ * place in the -wal; once a checkpoint moved it into the database and reset
+ * the -wal, only a durable final record still names it (else a power loss
+ * leaves the position one transaction behind the data). */
+static int sync_before_reset(void *arg, struct err *e)
+{
+	struct sync *s = arg;
+	return s->mt ? meta_sync(s->mt, e) : 0;
+}
+
 int sync_open(const struct sync_opts *o, struct sync **out, struct err *e)
 {
 	*out = NULL;
@@ -436,9 +452,12 @@ int sync_open(const struct sync_opts *o, struct sync **out, struct err *e)
 	/* Power loss: a transaction's frames reach the disk (fsync of the -wal)
 	 * before the position record that names it is written, so the stored
 	 * position is never ahead of the data even when the kernel writes the
-	 * position file first. One fsync per transaction, as the primary pays
+	 * position file first; and its pending record reaches the disk (fsync
+	 * of the position file) before its first frame is written, so the
+	 * position is never more than that transaction behind (sync_apply_txn,
+	 * sync_before_reset). Two fsyncs per transaction; the primary pays one
 	 * at synchronous=FULL. */
-	struct apply_opts ao = {.sync_full = true};
+	struct apply_opts ao = {.sync_full = true, .before_reset = sync_before_reset, .before_reset_arg = s};
 	int rc = apply_open(s->db_path, &ao, &s->ap, e);
 	if (rc == 0)
 		rc = meta_open(s->db_path, &s->mt, e);

@@ -8,8 +8,10 @@
  *    frame (log order) or at the OK end of a snapshot stream;
  *  - the position is never ahead of the data: the pending record naming the
  *    commit frame (its WAL index is known once the last frame is there) is
- *    stored before apply_publish writes the commit frame; the frames written
- *    before it carry no commit mark, so SQLite's recovery ignores them;
+ *    stored, and fsync'ed (power loss: never more than this transaction
+ *    behind), before apply_publish writes the commit frame; the frames
+ *    written before it carry no commit mark, so SQLite's recovery ignores
+ *    them;
  *  - an error, a cut or kill -9 before the publish leaves the replica as
  *    it was (apply_abort: the frames stay unseen past mxFrame).
  *
@@ -143,7 +145,9 @@ static int commit_open(struct sync_txn *t, struct err *e)
 	p->has_pending = true;
 	p->pend_frame_no = commit_no;
 	apply_next_commit(s->ap, (uint32_t)t->total, &p->pend_salt1, &p->pend_salt2, &p->pend_wal_frame);
-	if (meta_store(s->mt, p, false, e))
+	/* durable before the commit frame is written (apply_publish): see
+	 * sync_apply_txn; the frames spilled so far carry no commit mark */
+	if (meta_store(s->mt, p, true, e))
 		return SYNC_E_LOCAL;
 	if (apply_publish(s->ap, t->size_after, e))
 		return SYNC_E_LOCAL;
