@@ -44,7 +44,9 @@
  *    them are tracked like any file's, which is harmless).
  *  - fork() under the shim is not supported (our programs do not fork).
  *
- * TRIGGER: $SQLWIRE_PL_AFTER=N: the power fails just before the (N+1)th
+ * TRIGGER: $SQLWIRE_PL_AT_EXIT=1: the power fails as the process exits
+ * (after a clean shutdown: what was not fsync'ed is lost even so);
+ * $SQLWIRE_PL_AFTER=N: the power fails just before the (N+1)th
  * tracked change (write, truncate, fsync, create, rename, unlink), in the
  * interposed call itself; or the signal $SQLWIRE_PL_SIGNAL (default SIGUSR2):
  * the handler only writes a byte to a pipe (async-signal-safe), a thread of
@@ -157,7 +159,7 @@ static struct dop *dops;
 static size_t n_dops, cap_dops;
 static uint64_t dop_seq, stash_seq;
 static long long after = -1, ops;
-static bool torn, trace;
+static bool torn, trace, at_exit;
 static uint64_t seed, rng;
 static int exit_code = 99;
 static int sig_pipe[2] = {-1, -1};
@@ -231,6 +233,7 @@ static void init(void)
 		pl_die("mkdir stash");
 	if ((s = getenv("SQLWIRE_PL_AFTER")) && *s)
 		after = atoll(s);
+	at_exit = (s = getenv("SQLWIRE_PL_AT_EXIT")) && *s && strcmp(s, "0") != 0;
 	trace = (s = getenv("SQLWIRE_PL_TRACE")) && *s && strcmp(s, "0") != 0;
 	torn = (s = getenv("SQLWIRE_PL_TORN")) && *s && strcmp(s, "0") != 0;
 	seed = (s = getenv("SQLWIRE_PL_SEED")) && *s ? strtoull(s, NULL, 0) : (uint64_t)getpid() * 2654435761u;
@@ -240,9 +243,18 @@ static void init(void)
 	int sig = (s = getenv("SQLWIRE_PL_SIGNAL")) && *s ? atoi(s) : SIGUSR2;
 	if (pipe2(sig_pipe, O_CLOEXEC) != 0)
 		pl_die("pipe");
+	/* the watcher takes no signal the program means for its own threads
+	 * (sqld waits for SIGTERM with sigwait, every other thread blocking
+	 * it): only the trigger and the park signal */
+	sigset_t all, old;
+	sigfillset(&all);
+	sigdelset(&all, sig);
+	sigdelset(&all, SIGRTMAX - 1);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_t t;
 	if (pthread_create(&t, NULL, watcher, NULL) != 0)
 		pl_die("pthread_create");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_detach(t);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -253,9 +265,24 @@ static void init(void)
 	on = true;
 }
 
+/* At exit: a power loss under way (the signal's thread) must not be cut
+ * short by the process ending, so exit waits for the lock (and is parked);
+ * with $SQLWIRE_PL_AT_EXIT=1 the power fails right after the program's own
+ * exit work (its atexit handlers registered after the shim's ran). */
+
+static void pl_atexit(void)
+{
+	pthread_mutex_lock(&G);
+	if (at_exit)
+		power_loss("at exit");
+	/* G stays held: nothing changes files any more */
+}
+
 __attribute__((constructor)) static void pl_ctor(void)
 {
 	pthread_once(&once, init);
+	if (on)
+		atexit(pl_atexit);
 }
 
 static inline void ensure(void)

@@ -85,6 +85,11 @@ static int child(const char *c, const char *dir)
 			xpwrite(fd, 'C', 10, 0); /* SQLWIRE_PL_AFTER=7: lost before this */
 		lose_power();
 	}
+	if (strcmp(c, "exit") == 0) { /* SQLWIRE_PL_AT_EXIT=1: lost as it exits */
+		int fd = durable_a(dir);
+		xpwrite(fd, 'E', 100, 0);
+		exit(0);
+	}
 	if (strcmp(c, "shrink") == 0) {
 		int fd = durable_a(dir);
 		if (ftruncate(fd, 100) != 0)
@@ -136,6 +141,8 @@ static int run_child(const char *c, const char *dir, const char *after, const ch
 		setenv("SQLWIRE_PL_DIR", dir, 1);
 		if (after)
 			setenv("SQLWIRE_PL_AFTER", after, 1);
+		if (strcmp(c, "exit") == 0)
+			setenv("SQLWIRE_PL_AT_EXIT", "1", 1);
 		if (seed) {
 			setenv("SQLWIRE_PL_TORN", "1", 1);
 			setenv("SQLWIRE_PL_SEED", seed, 1);
@@ -250,6 +257,11 @@ static void t_content(void)
 static void t_count(void)
 {
 	case_with("count", "7", expect_a);
+}
+
+static void t_at_exit(void)
+{
+	case_with("exit", NULL, expect_a);
 }
 
 static void t_shrink(void)
@@ -377,6 +389,7 @@ int main(int argc, char **argv)
 		return 1;
 	T_RUN(t_content);
 	T_RUN(t_count);
+	T_RUN(t_at_exit);
 	T_RUN(t_shrink);
 	T_RUN(t_trunc);
 	T_RUN(t_create_unsynced);
