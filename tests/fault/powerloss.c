@@ -42,7 +42,14 @@
  *    survives, and SQLite rebuilds the wal-index from the -wal at the next
  *    open, so their content does not matter (their write()s that extend
  *    them are tracked like any file's, which is harmless).
- *  - fork() under the shim is not supported (our programs do not fork).
+ *  - Not interposed either (our programs do not use them): sync(), syncfs(),
+ *    sync_file_range(), fallocate(), truncate() by path, copy_file_range()
+ *    and sendfile() into files, O_SYNC/O_DSYNC as durable writes, a rename
+ *    with RENAME_EXCHANGE (refused). A rename between two directories is
+ *    durable only once both are fsync'ed. Directory changes are undone in
+ *    order (never a later one kept while an earlier one is lost).
+ *  - One process per tracked directory: each process's shim knows only its
+ *    own changes. fork() under the shim is not supported.
  *
  * TRIGGER: $SQLWIRE_PL_AT_EXIT=1: the power fails as the process exits
  * (after a clean shutdown: what was not fsync'ed is lost even so);
