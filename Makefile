@@ -238,11 +238,11 @@ $(B)/bench/client_remote: bench/client/remote.c bench/util.c bench/pg.c bench/ws
 # Always built without sanitizers (an ASan binary preloads it with
 # ASAN_OPTIONS=verify_asan_link_order=0). build/<v>/tests/test_powerloss: its
 # unit tests (run with the unit tests); tests/fault/powerloss*.test.mjs use it.
-PL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared
+PL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden
 all: $(B)/fault/libpowerloss.so $(B)/tests/test_powerloss
-$(B)/fault/libpowerloss.so: tests/fault/powerloss.c
+$(B)/fault/libpowerloss.so: tests/fault/powerloss.c tests/fault/powerloss_calls.c tests/fault/powerloss_int.h
 	@mkdir -p $(dir $@)
-	$(CC) $(PL_CFLAGS) -o $@ $< -ldl -lpthread
+	$(CC) $(PL_CFLAGS) -o $@ tests/fault/powerloss.c tests/fault/powerloss_calls.c -ldl -lpthread
 $(B)/tests/test_powerloss: tests/fault/test_powerloss.c tests/unit/t.h $(B)/fault/libpowerloss.so
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBS)

@@ -1,5 +1,8 @@
 /* powerloss: an LD_PRELOAD shim simulating a power loss for the fault tests
- * (tests/fault/powerloss*.test.mjs, tests/fault/test_powerloss.c).
+ * (tests/fault/powerloss*.test.mjs, tests/fault/test_powerloss.c). This
+ * file: the model, its state (undo records) and the power loss itself; the
+ * interposed calls are in powerloss_calls.c, what both share in
+ * powerloss_int.h.
  *
  * kill -9 keeps the page cache, so a missing or misordered fsync goes
  * unnoticed. This shim keeps, for every file under $SQLWIRE_PL_DIR, an undo
@@ -97,66 +100,42 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "powerloss_int.h"
+
 #define PL_FDMAX 65536
 #define PL_SECTOR 512
 
 /* ---- the real functions ---- */
-static ssize_t (*r_write)(int, const void *, size_t);
-static ssize_t (*r_pwrite)(int, const void *, size_t, off_t);
-static ssize_t (*r_pwrite64)(int, const void *, size_t, off_t);
-static ssize_t (*r_writev)(int, const struct iovec *, int);
-static ssize_t (*r_pwritev)(int, const struct iovec *, int, off_t);
-static ssize_t (*r_pwritev64)(int, const struct iovec *, int, off_t);
-static ssize_t (*r_pwritev2)(int, const struct iovec *, int, off_t, int);
-static int (*r_ftruncate)(int, off_t);
-static int (*r_ftruncate64)(int, off_t);
-static int (*r_fsync)(int);
-static int (*r_fdatasync)(int);
-static int (*r_open)(const char *, int, ...);
-static int (*r_open64)(const char *, int, ...);
-static int (*r_openat)(int, const char *, int, ...);
-static int (*r_openat64)(int, const char *, int, ...);
-static int (*r_creat)(const char *, mode_t);
-static int (*r_creat64)(const char *, mode_t);
-static int (*r_close)(int);
-static int (*r_dup2)(int, int);
-static int (*r_dup3)(int, int, int);
-static int (*r_rename)(const char *, const char *);
-static int (*r_renameat)(int, const char *, int, const char *);
-static int (*r_renameat2)(int, const char *, int, const char *, unsigned);
-static int (*r_unlink)(const char *);
-static int (*r_unlinkat)(int, const char *, int);
+ssize_t (*r_write)(int, const void *, size_t);
+ssize_t (*r_pwrite)(int, const void *, size_t, off_t);
+ssize_t (*r_pwrite64)(int, const void *, size_t, off_t);
+ssize_t (*r_writev)(int, const struct iovec *, int);
+ssize_t (*r_pwritev)(int, const struct iovec *, int, off_t);
+ssize_t (*r_pwritev64)(int, const struct iovec *, int, off_t);
+ssize_t (*r_pwritev2)(int, const struct iovec *, int, off_t, int);
+int (*r_ftruncate)(int, off_t);
+int (*r_ftruncate64)(int, off_t);
+int (*r_fsync)(int);
+int (*r_fdatasync)(int);
+int (*r_open)(const char *, int, ...);
+int (*r_open64)(const char *, int, ...);
+int (*r_openat)(int, const char *, int, ...);
+int (*r_openat64)(int, const char *, int, ...);
+int (*r_creat)(const char *, mode_t);
+int (*r_creat64)(const char *, mode_t);
+int (*r_close)(int);
+int (*r_dup2)(int, int);
+int (*r_dup3)(int, int, int);
+int (*r_rename)(const char *, const char *);
+int (*r_renameat)(int, const char *, int, const char *);
+int (*r_renameat2)(int, const char *, int, const char *, unsigned);
+int (*r_unlink)(const char *);
+int (*r_unlinkat)(int, const char *, int);
 
 /* ---- state ---- */
-struct rec { /* one un-synced change of a file: undo = restore old, truncate to old_size */
-	off_t off;          /* where old bytes go */
-	size_t len;         /* old bytes kept */
-	off_t old_size;     /* size before the change */
-	off_t woff, wlen;   /* range the change wrote (torn mode) */
-	off_t new_size;     /* size right after the change */
-	unsigned char *old;
-};
-struct node { /* a tracked inode with un-synced changes */
-	dev_t dev;
-	ino_t ino;
-	int ofd; /* our own descriptor of it (never closed) */
-	struct rec *r;
-	size_t n, cap;
-};
-enum { OP_CREATE, OP_RENAME, OP_UNLINK };
-struct dop { /* one un-synced directory change */
-	int type;
-	char *a, *b;  /* CREATE/UNLINK: a = path; RENAME: a = old, b = new */
-	char *stash;  /* hard link keeping the replaced/unlinked file, or NULL */
-	dev_t d1dev, d2dev;
-	ino_t d1ino, d2ino;
-	bool s1, s2;  /* directory 1/2 fsync'ed since */
-	uint64_t seq;
-};
-
-static pthread_mutex_t G = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t G = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static bool on;                  /* SQLWIRE_PL_DIR set */
+bool on; /* SQLWIRE_PL_DIR set */
 static char pldir[PATH_MAX], stash[PATH_MAX];
 static size_t pldir_len;
 static _Atomic unsigned char fdc[PL_FDMAX]; /* 0 unknown, 1 tracked, 2 not */
@@ -164,7 +143,8 @@ static struct node *nodes;
 static size_t n_nodes, cap_nodes;
 static struct dop *dops;
 static size_t n_dops, cap_dops;
-static uint64_t dop_seq, stash_seq;
+uint64_t dop_seq;
+static uint64_t stash_seq;
 static long long after = -1, ops;
 static bool torn, trace, at_exit;
 static uint64_t seed, rng;
@@ -173,7 +153,7 @@ static int sig_pipe[2] = {-1, -1};
 
 #define RESOLVE(name) r_##name = (__typeof__(r_##name))dlsym(RTLD_NEXT, #name)
 
-static void pl_die(const char *what)
+void pl_die(const char *what)
 {
 	char b[512];
 	int n = snprintf(b, sizeof b, "powerloss: fatal: %s: %s\n", what, strerror(errno));
@@ -292,7 +272,7 @@ __attribute__((constructor)) static void pl_ctor(void)
 		atexit(pl_atexit);
 }
 
-static inline void ensure(void)
+void ensure(void)
 {
 	pthread_once(&once, init);
 }
@@ -306,14 +286,14 @@ static uint64_t rnd(void)
 }
 
 /* ---- paths and descriptors ---- */
-static bool under(const char *p)
+bool under(const char *p)
 {
 	return strncmp(p, pldir, pldir_len) == 0 && (p[pldir_len] == '/' || p[pldir_len] == 0);
 }
 
 /* The absolute path of path relative to dirfd (no normalisation beyond
  * what the caller's path already has; our programs use clean paths). */
-static bool abs_path(int dirfd, const char *path, char *out)
+bool abs_path(int dirfd, const char *path, char *out)
 {
 	if (path[0] == '/') {
 		snprintf(out, PATH_MAX, "%s", path);
@@ -355,7 +335,7 @@ static bool parent_of(const char *p, char *out, dev_t *dev, ino_t *ino)
 	return true;
 }
 
-static bool tracked_fd(int fd)
+bool tracked_fd(int fd)
 {
 	ensure();
 	if (!on || fd < 0)
@@ -376,14 +356,14 @@ static bool tracked_fd(int fd)
 	return t;
 }
 
-static void forget_fd(int fd)
+void forget_fd(int fd)
 {
 	if (fd >= 0 && fd < PL_FDMAX)
 		atomic_store(&fdc[fd], 0);
 }
 
 /* ---- file content ---- */
-static struct node *node_of(int fd, bool create)
+struct node *node_of(int fd, bool create)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
@@ -410,7 +390,7 @@ static struct node *node_of(int fd, bool create)
 	return nd;
 }
 
-static off_t fsize(int fd)
+off_t fsize(int fd)
 {
 	struct stat st;
 	return fstat(fd, &st) == 0 ? st.st_size : 0;
@@ -418,7 +398,7 @@ static off_t fsize(int fd)
 
 /* Before a change of [off, off + len) that leaves the file new_size long
  * (new_size < 0: max(size, off + len)). */
-static void record(int fd, off_t off, off_t len, off_t new_size)
+void record(int fd, off_t off, off_t len, off_t new_size)
 {
 	struct node *nd = node_of(fd, true);
 	if (!nd)
@@ -449,7 +429,7 @@ static void record(int fd, off_t off, off_t len, off_t new_size)
 	nd->r[nd->n++] = r;
 }
 
-static void drop_recs(struct node *nd, size_t n)
+void drop_recs(struct node *nd, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(nd->r[i].old);
@@ -458,7 +438,7 @@ static void drop_recs(struct node *nd, size_t n)
 }
 
 /* ---- directory entries ---- */
-static void add_dop(int type, const char *a, const char *b, const char *st)
+void add_dop(int type, const char *a, const char *b, const char *st)
 {
 	struct dop d = {.type = type, .seq = ++dop_seq};
 	char pa[PATH_MAX];
@@ -480,7 +460,7 @@ static void add_dop(int type, const char *a, const char *b, const char *st)
 
 /* A hard link to path in the stash (path must exist); NULL if it is no
  * regular file. */
-static char *stash_link(const char *path, char *out)
+char *stash_link(const char *path, char *out)
 {
 	struct stat st;
 	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
@@ -493,7 +473,7 @@ static char *stash_link(const char *path, char *out)
 }
 
 /* An fsync of directory (dev, ino) started when dop_seq was seq0. */
-static void dir_synced(dev_t dev, ino_t ino, uint64_t seq0)
+void dir_synced(dev_t dev, ino_t ino, uint64_t seq0)
 {
 	size_t w = 0;
 	for (size_t i = 0; i < n_dops; i++) {
@@ -717,7 +697,7 @@ static void power_loss(const char *why)
 
 /* Every tracked change calls this first, holding G (op: its name; the
  * file: path, or else descriptor fd). */
-static void tick(const char *op, int fd, const char *path)
+void tick(const char *op, int fd, const char *path)
 {
 	if (after >= 0 && ops >= after)
 		power_loss("count");
@@ -734,375 +714,4 @@ static void tick(const char *op, int fd, const char *path)
 		if (n > 0)
 			r_write(2, b, (size_t)n < sizeof b ? (size_t)n : sizeof b - 1);
 	}
-}
-
-/* ---- writes ---- */
-static off_t cur_off(int fd, size_t len)
-{
-	int fl = fcntl(fd, F_GETFL);
-	if (fl >= 0 && (fl & O_APPEND))
-		return fsize(fd);
-	(void)len;
-	return lseek(fd, 0, SEEK_CUR);
-}
-
-static size_t iov_len(const struct iovec *v, int n)
-{
-	size_t t = 0;
-	for (int i = 0; i < n; i++)
-		t += v[i].iov_len;
-	return t;
-}
-
-#define WRAP_WRITE(call, off_expr, len_expr)                         \
-	do {                                                         \
-		pthread_mutex_lock(&G);                              \
-		tick(__func__, fd, NULL);                            \
-		off_t o_ = (off_expr);                               \
-		if (o_ >= 0)                                         \
-			record(fd, o_, (off_t)(len_expr), -1);       \
-		ssize_t rv_ = call;                                  \
-		int e_ = errno;                                      \
-		pthread_mutex_unlock(&G);                            \
-		errno = e_;                                          \
-		return rv_;                                          \
-	} while (0)
-
-ssize_t write(int fd, const void *b, size_t n)
-{
-	if (!tracked_fd(fd))
-		return r_write(fd, b, n);
-	WRAP_WRITE(r_write(fd, b, n), cur_off(fd, n), n);
-}
-
-ssize_t pwrite(int fd, const void *b, size_t n, off_t off)
-{
-	if (!tracked_fd(fd))
-		return r_pwrite(fd, b, n, off);
-	WRAP_WRITE(r_pwrite(fd, b, n, off), off, n);
-}
-
-ssize_t pwrite64(int fd, const void *b, size_t n, off_t off)
-{
-	if (!tracked_fd(fd))
-		return r_pwrite64(fd, b, n, off);
-	WRAP_WRITE(r_pwrite64(fd, b, n, off), off, n);
-}
-
-ssize_t writev(int fd, const struct iovec *v, int c)
-{
-	if (!tracked_fd(fd))
-		return r_writev(fd, v, c);
-	WRAP_WRITE(r_writev(fd, v, c), cur_off(fd, iov_len(v, c)), iov_len(v, c));
-}
-
-ssize_t pwritev(int fd, const struct iovec *v, int c, off_t off)
-{
-	if (!tracked_fd(fd))
-		return r_pwritev(fd, v, c, off);
-	WRAP_WRITE(r_pwritev(fd, v, c, off), off, iov_len(v, c));
-}
-
-ssize_t pwritev64(int fd, const struct iovec *v, int c, off_t off)
-{
-	if (!tracked_fd(fd))
-		return r_pwritev64(fd, v, c, off);
-	WRAP_WRITE(r_pwritev64(fd, v, c, off), off, iov_len(v, c));
-}
-
-ssize_t pwritev2(int fd, const struct iovec *v, int c, off_t off, int flags)
-{
-	if (!tracked_fd(fd))
-		return r_pwritev2(fd, v, c, off, flags);
-	WRAP_WRITE(r_pwritev2(fd, v, c, off, flags), off == -1 ? cur_off(fd, 0) : off, iov_len(v, c));
-}
-
-static int trunc_common(int (*fn)(int, off_t), int fd, off_t len)
-{
-	if (!tracked_fd(fd))
-		return fn(fd, len);
-	pthread_mutex_lock(&G);
-	tick("ftruncate", fd, NULL);
-	record(fd, len, 0, len);
-	int rv = fn(fd, len), e = errno;
-	pthread_mutex_unlock(&G);
-	errno = e;
-	return rv;
-}
-
-int ftruncate(int fd, off_t len)
-{
-	ensure();
-	return trunc_common(r_ftruncate, fd, len);
-}
-
-int ftruncate64(int fd, off_t len)
-{
-	ensure();
-	return trunc_common(r_ftruncate64, fd, len);
-}
-
-/* ---- fsync ---- */
-static int sync_common(int (*fn)(int), int fd)
-{
-	if (!tracked_fd(fd))
-		return fn(fd);
-	struct stat st;
-	if (fstat(fd, &st) != 0)
-		return fn(fd);
-	pthread_mutex_lock(&G);
-	tick(S_ISDIR(st.st_mode) ? "fsync(dir)" : "fsync", fd, NULL);
-	size_t n0 = 0;
-	uint64_t seq0 = dop_seq;
-	struct node *nd = S_ISREG(st.st_mode) ? node_of(fd, false) : NULL;
-	if (nd)
-		n0 = nd->n;
-	pthread_mutex_unlock(&G);
-	int rv = fn(fd), e = errno;
-	if (rv == 0) {
-		pthread_mutex_lock(&G);
-		if (S_ISDIR(st.st_mode))
-			dir_synced(st.st_dev, st.st_ino, seq0);
-		else if ((nd = node_of(fd, false)))
-			drop_recs(nd, n0 < nd->n ? n0 : nd->n);
-		pthread_mutex_unlock(&G);
-	}
-	errno = e;
-	return rv;
-}
-
-int fsync(int fd)
-{
-	ensure();
-	return sync_common(r_fsync, fd);
-}
-
-int fdatasync(int fd)
-{
-	ensure();
-	return sync_common(r_fdatasync, fd);
-}
-
-/* ---- open ---- */
-static int open_common(int dirfd, const char *path, int flags, mode_t mode, int (*fn_at)(int, const char *, int, ...))
-{
-	ensure();
-	char ap[PATH_MAX];
-	bool mut = on && (flags & (O_CREAT | O_TRUNC)) && (flags & O_TMPFILE) != O_TMPFILE;
-	if (!mut || !abs_path(dirfd, path, ap) || !under(ap)) {
-		int fd = fn_at(dirfd, path, flags, mode);
-		forget_fd(fd);
-		return fd;
-	}
-	pthread_mutex_lock(&G);
-	tick(flags & O_TRUNC ? "open(O_TRUNC)" : "open(O_CREAT)", -1, ap);
-	struct stat st;
-	bool existed = lstat(ap, &st) == 0;
-	bool trunc = (flags & O_TRUNC) && existed && S_ISREG(st.st_mode) && (flags & O_ACCMODE) != O_RDONLY;
-	int fd = fn_at(dirfd, path, trunc ? flags & ~O_TRUNC : flags, mode);
-	int e = errno;
-	if (fd >= 0) {
-		forget_fd(fd);
-		if (!existed && (flags & O_CREAT))
-			add_dop(OP_CREATE, ap, NULL, NULL);
-		if (trunc) {
-			record(fd, 0, 0, 0);
-			if (r_ftruncate64(fd, 0) != 0)
-				pl_die("O_TRUNC");
-		}
-	}
-	pthread_mutex_unlock(&G);
-	errno = e;
-	return fd;
-}
-
-static mode_t va_mode(int flags, va_list ap)
-{
-	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? (mode_t)va_arg(ap, int) : 0;
-}
-
-static int at_open(int dirfd, const char *p, int flags, ...)
-{
-	va_list ap;
-	va_start(ap, flags);
-	mode_t m = va_mode(flags, ap);
-	va_end(ap);
-	(void)dirfd;
-	return r_open(p, flags, m);
-}
-
-static int at_open64(int dirfd, const char *p, int flags, ...)
-{
-	va_list ap;
-	va_start(ap, flags);
-	mode_t m = va_mode(flags, ap);
-	va_end(ap);
-	(void)dirfd;
-	return r_open64(p, flags, m);
-}
-
-int open(const char *p, int flags, ...)
-{
-	va_list ap;
-	va_start(ap, flags);
-	mode_t m = va_mode(flags, ap);
-	va_end(ap);
-	return open_common(AT_FDCWD, p, flags, m, at_open);
-}
-
-int open64(const char *p, int flags, ...)
-{
-	va_list ap;
-	va_start(ap, flags);
-	mode_t m = va_mode(flags, ap);
-	va_end(ap);
-	return open_common(AT_FDCWD, p, flags, m, at_open64);
-}
-
-int openat(int dirfd, const char *p, int flags, ...)
-{
-	va_list ap;
-	va_start(ap, flags);
-	mode_t m = va_mode(flags, ap);
-	va_end(ap);
-	ensure();
-	return open_common(dirfd, p, flags, m, r_openat);
-}
-
-int openat64(int dirfd, const char *p, int flags, ...)
-{
-	va_list ap;
-	va_start(ap, flags);
-	mode_t m = va_mode(flags, ap);
-	va_end(ap);
-	ensure();
-	return open_common(dirfd, p, flags, m, r_openat64);
-}
-
-/* fortified forms (no mode: no O_CREAT) */
-int __open_2(const char *p, int flags)
-{
-	return open_common(AT_FDCWD, p, flags, 0, at_open);
-}
-
-int __open64_2(const char *p, int flags)
-{
-	return open_common(AT_FDCWD, p, flags, 0, at_open64);
-}
-
-int __openat_2(int dirfd, const char *p, int flags)
-{
-	ensure();
-	return open_common(dirfd, p, flags, 0, r_openat);
-}
-
-int __openat64_2(int dirfd, const char *p, int flags)
-{
-	ensure();
-	return open_common(dirfd, p, flags, 0, r_openat64);
-}
-
-int creat(const char *p, mode_t m)
-{
-	return open_common(AT_FDCWD, p, O_WRONLY | O_CREAT | O_TRUNC, m, at_open);
-}
-
-int creat64(const char *p, mode_t m)
-{
-	return open_common(AT_FDCWD, p, O_WRONLY | O_CREAT | O_TRUNC, m, at_open64);
-}
-
-int close(int fd)
-{
-	ensure();
-	int rv = r_close(fd), e = errno;
-	forget_fd(fd);
-	errno = e;
-	return rv;
-}
-
-int dup2(int a, int b)
-{
-	ensure();
-	int rv = r_dup2(a, b);
-	forget_fd(b);
-	return rv;
-}
-
-int dup3(int a, int b, int fl)
-{
-	ensure();
-	int rv = r_dup3(a, b, fl);
-	forget_fd(b);
-	return rv;
-}
-
-/* ---- rename, unlink ---- */
-static int rename_common(int od, const char *op, int nd, const char *np, unsigned flags, bool two)
-{
-	ensure();
-	char ao[PATH_MAX], an[PATH_MAX];
-	if (!on || !abs_path(od, op, ao) || !abs_path(nd, np, an) || (!under(ao) && !under(an)))
-		return two ? r_renameat2(od, op, nd, np, flags) : r_renameat(od, op, nd, np);
-	if (flags & ~(unsigned)RENAME_NOREPLACE) {
-		errno = EINVAL; /* RENAME_EXCHANGE/WHITEOUT: not modelled */
-		pl_die("renameat2 flags");
-	}
-	pthread_mutex_lock(&G);
-	tick("rename", -1, an);
-	char sb[PATH_MAX];
-	char *st = stash_link(an, sb);
-	int rv = two ? r_renameat2(od, op, nd, np, flags) : r_renameat(od, op, nd, np), e = errno;
-	if (rv == 0)
-		add_dop(OP_RENAME, ao, an, st);
-	else if (st)
-		r_unlink(st);
-	pthread_mutex_unlock(&G);
-	errno = e;
-	return rv;
-}
-
-int rename(const char *a, const char *b)
-{
-	return rename_common(AT_FDCWD, a, AT_FDCWD, b, 0, false);
-}
-
-int renameat(int od, const char *a, int nd, const char *b)
-{
-	return rename_common(od, a, nd, b, 0, false);
-}
-
-int renameat2(int od, const char *a, int nd, const char *b, unsigned flags)
-{
-	return rename_common(od, a, nd, b, flags, true);
-}
-
-static int unlink_common(int dirfd, const char *p, int flags)
-{
-	ensure();
-	char ap[PATH_MAX];
-	if (!on || (flags & AT_REMOVEDIR) || !abs_path(dirfd, p, ap) || !under(ap))
-		return r_unlinkat(dirfd, p, flags);
-	pthread_mutex_lock(&G);
-	tick("unlink", -1, ap);
-	char sb[PATH_MAX];
-	char *st = stash_link(ap, sb);
-	int rv = r_unlinkat(dirfd, p, flags), e = errno;
-	if (rv == 0 && st)
-		add_dop(OP_UNLINK, ap, NULL, st);
-	else if (st)
-		r_unlink(st);
-	pthread_mutex_unlock(&G);
-	errno = e;
-	return rv;
-}
-
-int unlink(const char *p)
-{
-	return unlink_common(AT_FDCWD, p, 0);
-}
-
-int unlinkat(int dirfd, const char *p, int flags)
-{
-	return unlink_common(dirfd, p, flags);
 }
