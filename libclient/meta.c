@@ -102,6 +102,24 @@ bool meta_resolve(struct meta_pos *p, uint32_t salt1, uint32_t salt2, uint32_t m
 	return true;
 }
 
+/* fsyncs the directory holding path: the file's name (it may just have
+ * been created) is then durable on its own, not only because SQLite later
+ * fsyncs the directory when it makes the -wal. */
+static int meta_sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	if (!dir)
+		return -1;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (dfd < 0)
+		return -1;
+	int rc = fsync(dfd);
+	close(dfd);
+	return rc;
+}
+
 int meta_open(const char *db_path, struct meta **out, struct err *e)
 {
 	*out = NULL;
@@ -113,8 +131,10 @@ int meta_open(const char *db_path, struct meta **out, struct err *e)
 	}
 	snprintf(m->path, n, "%s-sqlwire-pos", db_path);
 	m->fd = open(m->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (m->fd < 0) {
+	if (m->fd < 0 || meta_sync_dir(m->path) != 0) {
 		err_set(e, "meta: open %s: %s", m->path, strerror(errno));
+		if (m->fd >= 0)
+			close(m->fd);
 		free(m->path);
 		free(m);
 		return META_E_IO;
