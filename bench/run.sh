@@ -56,6 +56,7 @@ nice_cmd=()
 tmp=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/sqlwire-bench.XXXXXX")
 sqld_pid=""
 bench_pid=""
+one_pid=""
 pg_up=0
 as_pg=()
 if [ "$(id -u)" = 0 ]; then
@@ -74,6 +75,10 @@ cleanup() {
 		for _ in $(seq 50); do kill -0 "$sqld_pid" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$sqld_pid" 2>/dev/null || true
 		wait "$sqld_pid" 2>/dev/null || true
+	fi
+	if [ -n "$one_pid" ]; then
+		kill -KILL "$one_pid" 2>/dev/null || true
+		wait "$one_pid" 2>/dev/null || true
 	fi
 	if [ "$pg_up" = 1 ]; then
 		"${as_pg[@]}" "$PG_BIN/pg_ctl" stop -D "$tmp/pg/data" -m immediate -w >/dev/null 2>&1 || true
@@ -153,3 +158,42 @@ wait "$bench_pid"
 SQLWIRE_BUILD="$build" "${nice_cmd[@]}" "$here/$build/bench/client_sync" &
 bench_pid=$!
 wait "$bench_pid"
+
+# ---- section 8: one CPU. sqld's idle worker polls briefly for the next
+# job; a client or the network thread that the scheduler puts on the
+# poller's CPU must not wait out the poll. The same point read, sqld and
+# its client confined to one CPU (a second sqld under taskset) vs both free
+# (the sqld above), rounds alternating ----
+echo
+echo "== 8. One CPU =="
+if command -v taskset >/dev/null; then
+	mkdir -p "$tmp/one"
+	taskset -c 0 "${nice_cmd[@]}" "$sqld" --db-path "$tmp/one/sqld" --http-listen-addr 127.0.0.1:0 \
+		>"$tmp/one/sqld.out" 2>"$tmp/one/sqld.err" &
+	one_pid=$!
+	one_port=""
+	for _ in $(seq 100); do
+		one_port=$(sed -n 's|^sqld listening on http://127\.0\.0\.1:\([0-9]*\).*|\1|p' "$tmp/one/sqld.out")
+		[ -n "$one_port" ] && break
+		sleep 0.1
+	done
+	[ -n "$one_port" ] || { echo "bench: the one-CPU sqld did not start" >&2; exit 1; }
+	p50() { sed -n 's/.* p50 \([0-9.]*\) us.*/\1/p'; }
+	echo "   (sqld WS hrana2 point read, 1 client, 3 rounds x 2 s per target)"
+	printf '  %-28s %10s %10s\n' "round" "free p50" "1-CPU p50"
+	ratios=""
+	for r in 1 2 3; do
+		free=$("${nice_cmd[@]}" "$bin" load --kind ws-read --sqld-port "$sqld_port" --clients 1 --seconds 2 | p50)
+		one=$(taskset -c 0 "${nice_cmd[@]}" "$bin" load --kind ws-read --sqld-port "$one_port" --clients 1 --seconds 2 | p50)
+		printf '  %-28s %10s %10s\n' "$r" "$free us" "$one us"
+		ratios="$ratios $(awk -v a="$one" -v b="$free" 'BEGIN { printf "%.3f", a / b }')"
+	done
+	kill "$one_pid" 2>/dev/null || true
+	wait "$one_pid" 2>/dev/null || true
+	one_pid=""
+	med=$(printf '%s\n' $ratios | sort -n | sed -n 2p)
+	verdict=$(awk -v m="$med" 'BEGIN { print (m <= 1.25 ? "MET" : "MISSED") }')
+	echo "  1-CPU / free p50 (median)    ${med}x (rounds:$ratios)   target <= 1.25x  $verdict"
+else
+	echo "  skipped: no taskset on this machine"
+fi

@@ -8,6 +8,7 @@
  * a completion that finds the done list empty calls wake(). */
 #include "work.h"
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -34,7 +35,11 @@ static bool work_stopping;
  * machine, point-read p50 ~110 -> ~45 us). Under load the CPU is better
  * spent on the running jobs and the network thread: nobody polls while
  * another worker is busy or within WORK_CALM_NS of two jobs in flight at
- * once (8 clients on 2 cores lost a third of their throughput to it). */
+ * once (8 clients on 2 cores lost a third of their throughput to it). The
+ * poller yields its CPU every few microseconds: without that, a client or
+ * the network thread scheduled on the poller's CPU waited out the whole
+ * spin, and a benchmark's round trip took ~140 us instead of ~45 depending
+ * on where the scheduler had put its threads. */
 #define WORK_SPIN_NS 50000
 static atomic_int work_spinners;
 static atomic_int work_busy; /* workers running a job */
@@ -109,6 +114,9 @@ static void *work_main(void *arg)
 					if ((i & 63) == 0) {
 						if (atomic_load_explicit(&work_busy, memory_order_relaxed) != 0)
 							break;
+						/* a thread waiting for this CPU (the client, the
+						 * network thread) runs now instead of after the spin */
+						sched_yield();
 						clock_gettime(CLOCK_MONOTONIC, &now);
 						if ((now.tv_sec - t0.tv_sec) * 1000000000L + (now.tv_nsec - t0.tv_nsec) > WORK_SPIN_NS)
 							break;
