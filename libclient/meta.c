@@ -4,6 +4,7 @@
 
 #include "crc64.h"
 #include "frame.h"
+#include "hex.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -188,17 +189,6 @@ int meta_sync(struct meta *m, struct err *e)
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int meta_uuid_parse(const char *s, uint8_t out[16])
 {
 	int k = 0;
@@ -208,8 +198,8 @@ int meta_uuid_parse(const char *s, uint8_t out[16])
 				return -1;
 			continue;
 		}
-		int h = hexval((unsigned char)s[i]), l;
-		if (h < 0 || (l = hexval((unsigned char)s[i + 1])) < 0)
+		int h = hex_digit((unsigned char)s[i]), l;
+		if (h < 0 || (l = hex_digit((unsigned char)s[i + 1])) < 0)
 			return -1;
 		out[k++] = (uint8_t)(h << 4 | l);
 		i++;

@@ -1,36 +1,17 @@
 /* uri: options carried by a filename (see uri.h). Parameters we do not own
  * are passed through to SQLite byte for byte, in their order. */
 #include "uri.h"
+#include "hex.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-static int uri_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* percent-decodes z[0..n) into a new string ("+" stays "+", as SQLite does) */
 static char *uri_decode(const char *z, size_t n)
 {
-	char *o = malloc(n + 1), *p = o;
-	if (!o)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		int h, l;
-		if (z[i] == '%' && i + 2 < n && (h = uri_hex(z[i + 1])) >= 0 && (l = uri_hex(z[i + 2])) >= 0) {
-			*p++ = (char)(h * 16 + l);
-			i += 2;
-		} else
-			*p++ = z[i];
-	}
-	*p = 0;
+	char *o = malloc(n + 1);
+	if (o)
+		hex_pct_decode(z, n, o);
 	return o;
 }
 

@@ -1,6 +1,7 @@
 /* chunked: see chunked.h. A byte-at-a-time state machine, except that data
  * bytes are copied in runs. */
 #include "chunked.h"
+#include "hex.h"
 
 enum { CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER, CH_TRAILER_LF, CH_DONE };
 
@@ -12,17 +13,6 @@ void chunked_init(struct chunked *c)
 	c->line_len = 0;
 }
 
-static int chunked_hex(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 int chunked_feed(struct chunked *c, const char *in, size_t n, struct buf *out, size_t *used)
 {
 	size_t i = 0;
@@ -30,7 +20,7 @@ int chunked_feed(struct chunked *c, const char *in, size_t n, struct buf *out, s
 		char ch = in[i];
 		switch (c->state) {
 		case CH_SIZE: {
-			int h = chunked_hex(ch);
+			int h = hex_digit((unsigned char)ch);
 			if (h >= 0) {
 				c->size = c->size * 16 + (uint64_t)h;
 				if (++c->ndigits > 11 || c->size > CHUNKED_MAX_SIZE)

@@ -5,6 +5,7 @@
  * at hand, which is then handed out in place), and "done" after a trailer
  * frame. Invariant: msg.len <= need <= max_msg while in GW_BODY. */
 #include "grpcweb.h"
+#include "hex.h"
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
@@ -217,32 +218,10 @@ void grpcweb_encode_trailers(struct buf *b, int status, const char *message)
 
 /* ---- trailer parser ---- */
 
-static int grpcweb_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *grpcweb_pct_decode(struct arena *a, const char *s, size_t n, size_t *outlen)
 {
 	char *o = arena_alloc(a, n + 1);
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		int hi, lo;
-		if (s[i] == '%' && n - i >= 3 && (hi = grpcweb_hex((unsigned char)s[i + 1])) >= 0 &&
-		    (lo = grpcweb_hex((unsigned char)s[i + 2])) >= 0) {
-			o[k++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else {
-			o[k++] = s[i];
-		}
-	}
-	o[k] = 0;
+	size_t k = hex_pct_decode(s, n, o);
 	if (outlen)
 		*outlen = k;
 	return o;

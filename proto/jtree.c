@@ -2,6 +2,7 @@
  * the containers being parsed collect on one scratch stack (malloc'd, grown
  * by doubling) and are copied into the arena when their container closes. */
 #include "jtree.h"
+#include "hex.h"
 #include "hrana.h"
 #include <locale.h>
 #include <pthread.h>
@@ -67,15 +68,10 @@ static int jt_hex4(const char *p, unsigned *out)
 	unsigned v = 0;
 	for (int i = 0; i < 4; i++) {
 		char ch = p[i];
-		v <<= 4;
-		if (ch >= '0' && ch <= '9')
-			v |= (unsigned)(ch - '0');
-		else if (ch >= 'a' && ch <= 'f')
-			v |= (unsigned)(ch - 'a' + 10);
-		else if (ch >= 'A' && ch <= 'F')
-			v |= (unsigned)(ch - 'A' + 10);
-		else
+		int d = hex_digit((unsigned char)ch);
+		if (d < 0)
 			return -1;
+		v = v << 4 | (unsigned)d;
 	}
 	*out = v;
 	return 0;

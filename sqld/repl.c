@@ -60,6 +60,7 @@
  * watch_main (the watcher thread, which shares only R.mu-guarded fields).
  * The module's files: repl_int.h. */
 #include "repl_int.h"
+#include "hex.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,17 +106,6 @@ static int repl_random(unsigned char *p, size_t n)
 	return 0;
 }
 
-static int repl_hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* The session token that stands for (this process, log_id). */
 void repl_token(const char *log_id, char out[REPL_UUID_LEN + 1])
 {
@@ -123,7 +113,7 @@ void repl_token(const char *log_id, char out[REPL_UUID_LEN + 1])
 	memcpy(b, R.secret, 16);
 	size_t k = 0;
 	for (const char *p = log_id; *p; p++) {
-		int v = repl_hexval(*p);
+		int v = hex_digit((unsigned char)*p);
 		if (v < 0)
 			continue;
 		b[(k / 2) % 16] ^= (unsigned char)(k % 2 ? v : v << 4);
