@@ -21,48 +21,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs/promises";
-import path from "node:path";
 import { startSqld, mkTempDir, rmDir, sleep } from "../interop/lib/sqld.mjs";
-import { hello, replicateTo } from "../interop/lib/replog.mjs";
+import { hello } from "../interop/lib/replog.mjs";
+import { query, writeLoad, checkRestart } from "./primary_lib.mjs";
 import { plEnv, plCleanup, plLost, randomSeed } from "./pl.mjs";
 
 const ROUNDS = Number(process.env.SQLWIRE_POWERLOSS_ROUNDS || 12);
 const COMPACT = ["--max-log-size", "1", "--max-log-duration", "1", "--checkpoint-interval-s", "1"];
-
-async function pipeline(url, requests) {
-	const r = await fetch(`${url}/v2/pipeline`, { method: "POST", body: JSON.stringify({ requests }) });
-	if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
-	return r.json();
-}
-
-async function query(url, sql) {
-	const j = await pipeline(url, [{ type: "execute", stmt: { sql } }, { type: "close" }]);
-	if (j.results[0].type !== "ok") throw new Error(JSON.stringify(j.results[0]));
-	return j.results[0].response.result.rows;
-}
-
-/** Writers inserting ids until the server is gone; resolves to the ids acknowledged. */
-function writeLoad(url, writers, firstId) {
-	const acked = [];
-	let stop = false, next = firstId;
-	const loops = Array.from({ length: writers }, async () => {
-		while (!stop) {
-			const id = next++;
-			// some rows of several pages, so transactions span many frames
-			const size = Math.random() < 0.1 ? 20000 : 300;
-			try {
-				const j = await pipeline(url, [
-					{ type: "execute", stmt: { sql: `INSERT INTO t (id, v) VALUES (?, randomblob(${size}))`, args: [{ type: "integer", value: String(id) }] } },
-					{ type: "close" },
-				]);
-				if (j.results[0].type === "ok") acked.push(id);
-			} catch {
-				return; // the server is gone
-			}
-		}
-	});
-	return { acked, stop: async () => { stop = true; await Promise.all(loops); } };
-}
 
 /**
  * Starts sqld under the shim, writes until the power fails (the signal after
@@ -78,7 +43,8 @@ async function loseUnderLoad({ dir, args, env, nextId, what, allAcked, shutdown 
 		assert.match(e.message, /exited before listening \(code 99, signal null\)/, `${what}: ${e.message}`);
 		return { acked: 0, line: /powerloss: power lost.*/.exec(e.message)?.[0] };
 	}
-	const load = writeLoad(srv.url, 4, nextId);
+	// some rows of several pages, so transactions span many frames
+	const load = writeLoad(srv.url, 4, nextId, () => (Math.random() < 0.1 ? 20000 : 300));
 	const compact = args.length > 0;
 	await Promise.race([srv.exited, sleep((compact ? 600 : 150) + Math.floor(Math.random() * 900))]);
 	if (shutdown) {
@@ -135,34 +101,9 @@ test(`power loss under write load, ${ROUNDS} rounds (half with compaction): no a
 
 		// restarted without the compaction bounds: the byte-for-byte check
 		// below pulls the whole log with BatchLogEntries (no Snapshot)
-		srv = await startSqld({ dir });
-		const rows = await query(srv.url, "SELECT id FROM t ORDER BY id");
-		const have = new Set(rows.map((r) => Number(r[0].value)));
-		const missing = allAcked.filter((id) => !have.has(id));
-		assert.deepEqual(missing, [], `${what}: acknowledged writes lost after the power loss (${lost.line})`);
-		assert.deepEqual(await query(srv.url, "PRAGMA integrity_check"), [[{ type: "text", value: "ok" }]], what);
-
-		const h = await hello(srv.url);
-		// (after a clean stop the log may be kept: the replica check below
-		// then proves it still matches the database)
-		if (!shutdown) assert.notEqual(h.logId, prevLogId, `${what}: a log that was not closed cleanly must be rebuilt under a new log_id`);
-		prevLogId = h.logId;
-
-		// the log alone rebuilds the database, byte for byte
-		const replica = path.join(dir, `replica-${round}.db`);
-		const rep = await replicateTo(srv.url, replica);
-		assert.equal(rep.last, h.currentIndex, `${what}: the log ends at the index Hello reports`);
-		await srv.stop(); // clean: checkpoints the WAL into the file
-		const [a, b] = await Promise.all([fs.readFile(path.join(dir, "data.sqld", "data")), fs.readFile(replica)]);
-		assert.equal(b.length, a.length, `${what}: replica size`);
-		assert.ok(a.equals(b), `${what}: the replica built from the log differs from the primary`);
-		await fs.rm(replica);
-
-		// a clean restart keeps the lineage and the position
-		srv = await startSqld({ dir });
-		const h2 = await hello(srv.url);
-		assert.equal(h2.logId, h.logId, `${what}: a clean restart keeps the log_id`);
-		assert.equal(h2.currentIndex, h.currentIndex, what);
+		// (after a clean stop the log may be kept: the replica check then
+		// proves it still matches the database)
+		({ srv, logId: prevLogId } = await checkRestart({ dir, allAcked, prevLogId, newLog: !shutdown, what: `${what} (${lost.line})`, name: round }));
 		await srv.stop();
 	}
 	t.diagnostic(`${allAcked.length} acknowledged writes checked`);

@@ -12,11 +12,8 @@ import { startSqld, mkTempDir, rmDir, sleep, ROOT, BUILD } from "../interop/lib/
 
 export const DRIVER = path.resolve(ROOT, BUILD, "fault/replica_driver");
 
-export async function pipeline(url, requests) {
-	const r = await fetch(`${url}/v2/pipeline`, { method: "POST", body: JSON.stringify({ requests }) });
-	if (r.status !== 200) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
-	return r.json();
-}
+export { pipeline } from "./primary_lib.mjs";
+import { pipeline } from "./primary_lib.mjs";
 
 export function maxIndex(j) {
 	let m = -1;
